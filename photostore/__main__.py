@@ -1,0 +1,33 @@
+"""Command line entry point: `python -m photostore <command>`.
+
+Each command imports only what it runs, so the API image never loads kopf and the
+operator never loads the image kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "api": ("photostore.api.app", "serve the photo HTTP API"),
+    "processor": ("photostore.processor.service", "consume photoUpload events and process photos"),
+    "migrate": ("photostore.db.migrate", "apply the SQL migrations (safe to run concurrently)"),
+    "operator": ("photostore.operator.main", "run the PhotoStorage operator"),
+    "crd": ("photostore.operator.crd", "print the PhotoStorage CustomResourceDefinition"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="photostore")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    module.main(rest)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
