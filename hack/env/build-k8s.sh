@@ -5,12 +5,23 @@
 # a wrapper module replaces each of them with the published v0.<minor>.<patch> tag.
 source "$(dirname "$0")/common.sh"
 
+# One build at a time: a second caller waits for the first, then finds the binaries built.
+# Taken only when something is missing, so a cached run never waits.
+take_build_lock() {
+  [[ -n "${BUILD_LOCK_HELD:-}" ]] && return
+  mkdir -p "$PHOTOSTORE_CACHE"
+  exec 9>"$PHOTOSTORE_CACHE/build.lock"
+  flock 9
+  BUILD_LOCK_HELD=1
+}
+
 build_kubernetes() {
   local out="$K8S_BIN"
   local wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   if [[ -x "$out/kubectl" && -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kube-scheduler" ]]; then
     log "kubernetes $K8S_VERSION already built in $out"; return
   fi
+  take_build_lock
   local work="$PHOTOSTORE_CACHE/k8s-$K8S_VERSION/src"
   mkdir -p "$work" "$out"
   local staging_version="v0.${K8S_VERSION#v1.}"
@@ -49,6 +60,7 @@ build_kubernetes() {
 build_etcd() {
   local out="$ETCD_BIN"
   [[ -x "$out/etcd" ]] && { log "etcd $ETCD_VERSION already built"; return; }
+  take_build_lock
   local work="$PHOTOSTORE_CACHE/etcd-$ETCD_VERSION/src"
   mkdir -p "$work" "$out"
   printf 'module photostore.local/etcdbuild\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$work/go.mod"
@@ -64,6 +76,7 @@ build_etcd() {
 go_install() { # NAME VERSION PACKAGE OUTDIR
   local name=$1 version=$2 pkg=$3 out=$4
   [[ -x "$out/$name" ]] && { log "$name $version already built"; return; }
+  take_build_lock
   mkdir -p "$out"
   log "building $name $version"
   GOBIN="$out" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "$pkg@$version"

@@ -39,6 +39,8 @@ KAFKA_PORT=19092
 KAFKA_CONTROLLER_PORT=19093
 S3_PORT=17070
 
+ALL_PARTS=(kubernetes postgres redis kafka s3)
+
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }
 

@@ -1,0 +1,69 @@
+# PhotoStorage — the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv from requirements.lock
+
+.PHONY: lock
+lock: ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+
+.PHONY: env env-down env-status env-clean
+env: ## start the local environment (Kubernetes + kwok, PostgreSQL, Redis, Kafka, S3)
+	hack/env/up.sh
+env-down: ## stop the local environment
+	hack/env/down.sh
+env-status: ## show what runs and where
+	hack/env/status.sh
+env-clean: env-down ## stop and wipe the local environment's data
+	rm -rf var
+
+.PHONY: demo
+demo: venv env ## bring everything up and show it
+	@hack/demo.sh
+
+.PHONY: test test-unit test-integration
+test: venv env ## every test, starting what they need
+	$(BIN)/pytest $(PYTEST_ARGS)
+test-unit: venv ## tests that need no server
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+test-integration: venv env ## tests against the real servers
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: venv ## ruff, mypy (strict) and the import layers
+	$(BIN)/ruff check photostore tests bench
+	$(BIN)/ruff format --check photostore tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: crd
+crd: venv ## regenerate crds/photostorage.yaml from the pydantic spec
+	$(BIN)/python -m photostore crd > crds/photostorage.yaml
+
+.PHONY: bench-operator bench-api bench-processor
+bench-operator: venv env ## operator: apply to Ready, self-healing, 100 resources
+	$(BIN)/python bench/operator_bench.py
+bench-api: venv env ## API: upload throughput and list latency against direct baselines
+	$(BIN)/python bench/api_bench.py
+bench-processor: venv ## processor: thumbnails and pipeline against pyvips
+	$(BIN)/python bench/processor_bench.py

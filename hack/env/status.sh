@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Reports each part of the local environment; exits non-zero when any part is down.
+# --quiet: print nothing, only the exit status.
+source "$(dirname "$0")/common.sh"
+# Usage: status.sh [--quiet] [PART...] with PART among kubernetes postgres redis kafka s3.
+quiet=0; [[ "${1:-}" == "--quiet" ]] && { quiet=1; shift; }
+parts=("$@"); ((${#parts[@]})) || parts=("${ALL_PARTS[@]}")
+wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
+[[ -f "$ENV_FILE" ]] || { ((quiet)) || log "not started (no $ENV_FILE): run make env"; exit 1; }
+set +e
+source "$VAR_DIR/secrets"
+kc="$VAR_DIR/kubeconfig"
+down=0
+check() { # NAME ENDPOINT COMMAND...
+  local name=$1 where=$2; shift 2
+  if "$@" >/dev/null 2>&1; then
+    ((quiet)) || printf '  %-24s up    %s\n' "$name" "$where"
+  else
+    ((quiet)) || printf '  %-24s DOWN  %s (log: %s)\n' "$name" "$where" "$LOG_DIR/$name.log"
+    down=1
+  fi
+}
+alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")"; }
+((quiet)) || echo "PhotoStorage local environment (settings in $ENV_FILE):"
+if wants kubernetes; then
+  check etcd "http://127.0.0.1:$ETCD_PORT" curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+  check kube-apiserver "https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$kc)" "$K8S_BIN/kubectl" --kubeconfig "$kc" get --raw /readyz
+  check kube-controller-manager "pid $(cat "$RUN_DIR/kube-controller-manager.pid" 2>/dev/null)" alive kube-controller-manager
+  check kube-scheduler "pid $(cat "$RUN_DIR/kube-scheduler.pid" 2>/dev/null)" alive kube-scheduler
+  check kwok "8 simulated nodes (4 with nvidia.com/gpu)" alive kwok
+fi
+wants postgres && check postgres "127.0.0.1:$PG_PORT db photostore" /usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1 -p "$PG_PORT"
+wants redis && check redis "127.0.0.1:$REDIS_PORT" redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
+wants kafka && check kafka "127.0.0.1:$KAFKA_PORT" bash -c "alive() { kill -0 \$(cat '$RUN_DIR/kafka.pid'); }; alive && exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
+wants s3 && check s3 "http://127.0.0.1:$S3_PORT bucket photos" curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
+if ((!quiet && !down)) && wants kubernetes; then
+  echo
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator 2>/dev/null
+fi
+exit $down

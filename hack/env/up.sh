@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Starts the local environment on loopback: a Kubernetes control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler) with kwok nodes, PostgreSQL, Redis, Kafka and an
+# S3 server. Installs or builds what is missing first (cached), writes var/env, and returns
+# when every part answers its health check. Running it again when all is up does nothing.
+# Usage: up.sh [PART...] with PART among kubernetes postgres redis kafka s3 (default: all).
+source "$(dirname "$0")/common.sh"
+
+start_time=$SECONDS
+mkdir -p "$LOG_DIR" "$DATA_DIR" "$RUN_DIR"
+parts=("$@"); ((${#parts[@]})) || parts=("${ALL_PARTS[@]}")
+wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
+
+if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
+  log "already up: ${parts[*]}"; exit 0
+fi
+
+# Credentials of this environment: generated once, kept in var/ (never committed).
+SECRETS="$VAR_DIR/secrets"
+if [[ ! -f "$SECRETS" ]]; then
+  umask 077
+  {
+    echo "PG_PASSWORD=$(openssl rand -hex 16)"
+    echo "REDIS_PASSWORD=$(openssl rand -hex 16)"
+    echo "S3_ACCESS_KEY=photostore$(openssl rand -hex 4)"
+    echo "S3_SECRET_KEY=$(openssl rand -hex 20)"
+  } >"$SECRETS"
+  umask 022
+fi
+source "$SECRETS"
+
+# running NAME: the process recorded for NAME is alive.
+running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+# spawn NAME COMMAND...: run detached in its own session, log to var/log/NAME.log.
+spawn() {
+  local name=$1; shift
+  running "$name" && return
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+start_etcd() {
+  spawn etcd "$ETCD_BIN/etcd" --name photostore --data-dir "$DATA_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "photostore=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --quota-backend-bytes 4294967296 --log-level warn
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+}
+
+write_kubeconfig() {
+  local pki="$VAR_DIR/pki"
+  cat >"$VAR_DIR/kubeconfig" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: photostore-local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $pki/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: $pki/admin.crt
+    client-key: $pki/admin.key
+contexts:
+- name: photostore-local
+  context: {cluster: photostore-local, user: admin, namespace: default}
+current-context: photostore-local
+KCFG
+}
+
+start_kubernetes() {
+  local pki="$VAR_DIR/pki" kc="$VAR_DIR/kubeconfig"
+  start_etcd
+  spawn kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC \
+    --enable-priority-and-fairness=false \
+    --profiling=false --v 1
+  wait_for kube-apiserver 120 "$K8S_BIN/kubectl" --kubeconfig "$kc" get --raw /readyz
+  spawn kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$kc" --authentication-kubeconfig "$kc" --authorization-kubeconfig "$kc" \
+    --bind-address 127.0.0.1 --secure-port 0 \
+    --leader-elect=false --use-service-account-credentials=false \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller' \
+    --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
+    --concurrent-gc-syncs 20 --kube-api-qps 200 --kube-api-burst 400 --v 1
+  spawn kube-scheduler "$K8S_BIN/kube-scheduler" \
+    --kubeconfig "$kc" --authentication-kubeconfig "$kc" --authorization-kubeconfig "$kc" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 1
+  kwok_config
+  spawn kwok "$KWOK_BIN/kwok" --kubeconfig "$kc" --config "$RUN_DIR/kwok.yaml" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.0/16 --node-ip 127.0.0.1 -v WARN
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" apply --server-side --field-manager photostore-env \
+    -f "$ENV_DIR/kwok-nodes.yaml" >/dev/null
+  wait_for "kwok nodes" 60 bash -c \
+    "[[ \$('$K8S_BIN/kubectl' --kubeconfig '$kc' get nodes --no-headers 2>/dev/null | grep -cw Ready) -ge 8 ]]"
+  wait_for "default service account" 60 "$K8S_BIN/kubectl" --kubeconfig "$kc" get serviceaccount default -n default
+}
+
+# kwok's own stages (from its module): nodes become Ready and keep their leases, pods become
+# Running and Ready, pods of Jobs complete, deleted pods go away.
+kwok_config() {
+  local stages="$GOMODCACHE/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  {
+    echo "apiVersion: config.kwok.x-k8s.io/v1alpha1"
+    echo "kind: KwokConfiguration"
+    echo "options: {nodeLeaseDurationSeconds: 40, nodeLeaseParallelism: 4, podPlayStageParallelism: 8, nodePlayStageParallelism: 4, podsOnNodeSyncParallelism: 4}"
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      echo "---"; cat "$stages/$f"
+    done
+  } >"$RUN_DIR/kwok.yaml"
+}
+
+start_postgres() {
+  local bin=/usr/lib/postgresql/15/bin pgdata="$DATA_DIR/postgres" sock="$RUN_DIR/postgres"
+  mkdir -p "$sock"; chown postgres:postgres "$sock"
+  if [[ ! -f "$pgdata/PG_VERSION" ]]; then
+    mkdir -p "$pgdata"; chown postgres:postgres "$pgdata"
+    local pwfile; pwfile=$(mktemp); echo "$PG_PASSWORD" >"$pwfile"; chown postgres "$pwfile"
+    runuser -u postgres -- "$bin/initdb" -D "$pgdata" -U photostore --pwfile "$pwfile" \
+      --auth-host scram-sha-256 --auth-local trust -E UTF8 >>"$LOG_DIR/postgres.log" 2>&1
+    rm -f "$pwfile"
+  fi
+  touch "$LOG_DIR/postgres.log"; chown postgres "$LOG_DIR/postgres.log"
+  if ! runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    # A disposable local database: durability traded for speed (fsync off).
+    runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -l "$LOG_DIR/postgres.log" -w -t 60 start -o \
+      "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$sock \
+       -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+       -c shared_buffers=256MB" >/dev/null
+  fi
+  head -1 "$pgdata/postmaster.pid" >"$RUN_DIR/postgres.pid"
+  wait_for postgres 30 "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+  if ! PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U photostore -d postgres -Atqc \
+      "select 1 from pg_database where datname='photostore'" | grep -q 1; then
+    PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U photostore -d postgres -qc "create database photostore"
+  fi
+}
+
+start_redis() {
+  mkdir -p "$DATA_DIR/redis"
+  spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA_DIR/redis" \
+    --requirepass "$REDIS_PASSWORD" --save "" --appendonly no --daemonize no
+  wait_for redis 20 redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
+}
+
+start_kafka() {
+  local conf="$RUN_DIR/kafka.properties" logs="$DATA_DIR/kafka"
+  cat >"$conf" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$logs
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.flush.interval.messages=9223372036854775807
+PROPS
+  cat >"$RUN_DIR/kafka-log4j2.properties" <<'L4J'
+rootLogger.level = WARN
+rootLogger.appenderRef.stdout.ref = STDOUT
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+logger.server.name = kafka.server.KafkaRaftServer
+logger.server.level = INFO
+L4J
+  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto
+    "-Dlog4j2.configurationFile=$RUN_DIR/kafka-log4j2.properties" -cp "$KAFKA_HOME/libs/*")
+  if [[ ! -f "$logs/meta.properties" ]]; then
+    "${java[@]}" kafka.tools.StorageTool format -t "$(openssl rand -base64 16 | tr '+/' '-_' | cut -c1-22)" \
+      -c "$conf" >>"$LOG_DIR/kafka.log" 2>&1
+  fi
+  # Readiness is read from this start's log, so an earlier log is moved aside first.
+  if ! running kafka && [[ -f "$LOG_DIR/kafka.log" ]]; then mv "$LOG_DIR/kafka.log" "$LOG_DIR/kafka.log.1"; fi
+  spawn kafka "${java[@]}" kafka.Kafka "$conf"
+  wait_for kafka 90 grep -q "Kafka Server started" "$LOG_DIR/kafka.log"
+}
+
+start_s3() {
+  mkdir -p "$DATA_DIR/s3"
+  spawn s3 "$VERSITYGW_BIN/versitygw" --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
+    --port "127.0.0.1:$S3_PORT" --region us-east-1 posix "$DATA_DIR/s3"
+  wait_for s3 30 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
+  mkdir -p "$DATA_DIR/s3/photos"
+}
+
+write_env_file() {
+  cat >"$ENV_FILE.tmp" <<ENV
+# Written by hack/env/up.sh: connection settings of the local environment.
+KUBECONFIG=$VAR_DIR/kubeconfig
+KUBECTL=$K8S_BIN/kubectl
+PHOTOSTORE_DATABASE_URL=postgresql://photostore:$PG_PASSWORD@127.0.0.1:$PG_PORT/photostore
+PHOTOSTORE_REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0
+PHOTOSTORE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+PHOTOSTORE_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+PHOTOSTORE_S3_REGION=us-east-1
+PHOTOSTORE_S3_ACCESS_KEY=$S3_ACCESS_KEY
+PHOTOSTORE_S3_SECRET_KEY=$S3_SECRET_KEY
+PHOTOSTORE_S3_BUCKET=photos
+ENV
+  chmod 600 "$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+"$ENV_DIR/install-system.sh"
+wants kafka && "$ENV_DIR/install-kafka.sh"
+if wants kubernetes; then
+  "$ENV_DIR/build-k8s.sh" all
+  "$ENV_DIR/certs.sh"
+  write_kubeconfig
+elif wants s3; then
+  "$ENV_DIR/build-k8s.sh" versitygw
+fi
+
+write_env_file
+pids=()
+for part in "${parts[@]}"; do
+  "start_$part" & pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+((failed)) && die "some part failed to start; see $LOG_DIR"
+log "up in $((SECONDS - start_time))s: ${parts[*]}"

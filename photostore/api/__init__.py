@@ -1,0 +1,1 @@
+"""The photo HTTP API (FastAPI): accounts, upload, list, search, download, trash."""

@@ -1,0 +1,47 @@
+"""Settings of the API, from PHOTOSTORE_* environment variables (the operator sets them)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from photostore.events import DEFAULT_TOPIC
+
+
+class Settings(BaseSettings):
+    """Every knob of the API process. Secrets are SecretStr so they never print or log."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOTOSTORE_", extra="ignore")
+
+    # libpq URL; user/password may instead come from PGUSER/PGPASSWORD (libpq reads them).
+    database_url: SecretStr = SecretStr("")
+    database_pool_max: int = Field(default=20, ge=1)
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    # Prefix of every Redis key, so several deployments (or test runs) can share one Redis.
+    redis_prefix: str = "photostore:"
+    kafka_brokers: str = "127.0.0.1:9092"
+    kafka_topic: str = DEFAULT_TOPIC
+    s3_bucket: str = "photos"
+    s3_region: str = "us-east-1"
+    s3_endpoint: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    service_name: str = "api"
+    rate_limit_requests: int = Field(default=20, ge=1)
+    rate_limit_window_seconds: int = Field(default=10, ge=1)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    # S3 multipart part size; memory per upload in flight is about twice this.
+    upload_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+    presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    # How long a request waits on PostgreSQL, Redis or S3 before answering 503.
+    dependency_timeout_seconds: float = Field(default=3.0, gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # An upload in flight older than this is abandoned; the sweeper deletes its object.
+    upload_grace_seconds: int = Field(default=3600, ge=1)
+    cleanup_poll_seconds: float = Field(default=30.0, gt=0)
+    # Run the outbox relay and the object sweeper in this process (off in some tests).
+    background_tasks: bool = True

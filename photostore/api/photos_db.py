@@ -1,0 +1,185 @@
+"""SQL for photos. Every query is scoped by user_id: another user's photo is simply absent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+SUMMARY_COLUMNS = (
+    "id, filename, content_type, size, tags, created_at, taken_at, deleted_at,"
+    " processing_status, width, height"
+)
+DETAIL_COLUMNS = (
+    SUMMARY_COLUMNS + ", user_id, s3_key, sha256, metadata, updated_at, processing_error,"
+    " processed_at, camera_make, camera_model, exif, blur_score, dominant_colors, thumbnails,"
+    " ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon"
+)
+
+Conn = AsyncConnection[DictRow]
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    tags: list[str] = field(default_factory=list)
+    uploaded_after: datetime | None = None
+    uploaded_before: datetime | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    status: str | None = None
+
+
+def filter_clauses(filters: ListFilters) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.tags:
+        clauses.append("tags @> %s::text[]")
+        params.append(filters.tags)
+    for column, op, value in (
+        ("created_at", ">=", filters.uploaded_after),
+        ("created_at", "<", filters.uploaded_before),
+        ("taken_at", ">=", filters.taken_after),
+        ("taken_at", "<", filters.taken_before),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} %s")
+            params.append(value)
+    if filters.status is not None:
+        clauses.append("processing_status = %s")
+        params.append(filters.status)
+    return clauses, params
+
+
+async def list_photos(
+    conn: Conn,
+    user_id: UUID,
+    *,
+    trash: bool,
+    filters: ListFilters,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[DictRow]:
+    """One page, newest first: by created_at for live photos, by deleted_at for the trash."""
+    sort = "deleted_at" if trash else "created_at"
+    clauses = ["user_id = %s", "deleted_at IS NOT NULL" if trash else "deleted_at IS NULL"]
+    params: list[Any] = [user_id]
+    more, more_params = filter_clauses(filters)
+    clauses += more
+    params += more_params
+    if after is not None:
+        clauses.append(f"({sort}, id) < (%s, %s)")
+        params += [after[0], after[1]]
+    params.append(limit)
+    query = (
+        f"SELECT {SUMMARY_COLUMNS} FROM photos WHERE {' AND '.join(clauses)}"  # noqa: S608
+        f" ORDER BY {sort} DESC, id DESC LIMIT %s"
+    )
+    cur = await conn.execute(query.encode(), params)
+    return await cur.fetchall()
+
+
+async def get_photo(
+    conn: Conn, user_id: UUID, photo_id: UUID, *, trashed: bool | None = False
+) -> DictRow | None:
+    """The photo, if it is the user's; `trashed` None means live or trashed."""
+    state = {False: " AND deleted_at IS NULL", True: " AND deleted_at IS NOT NULL", None: ""}
+    query = f"SELECT {DETAIL_COLUMNS} FROM photos WHERE id = %s AND user_id = %s{state[trashed]}"  # noqa: S608
+    cur = await conn.execute(query.encode(), (photo_id, user_id))
+    return await cur.fetchone()
+
+
+async def insert_photo(
+    conn: Conn,
+    *,
+    photo_id: UUID,
+    user_id: UUID,
+    filename: str,
+    s3_key: str,
+    size: int,
+    content_type: str,
+    sha256: str,
+    tags: list[str],
+    metadata: dict[str, Any],
+) -> DictRow | None:
+    """Insert a photo; None when the user already has a live photo with these bytes."""
+    cur = await conn.execute(
+        "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256, tags,"
+        " metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (user_id, sha256) WHERE deleted_at IS NULL DO NOTHING"
+        " RETURNING id, created_at",
+        (photo_id, user_id, filename, s3_key, size, content_type, sha256, tags, Jsonb(metadata)),
+    )
+    return await cur.fetchone()
+
+
+async def find_by_sha256(conn: Conn, user_id: UUID, sha256: str) -> DictRow | None:
+    cur = await conn.execute(
+        f"SELECT {DETAIL_COLUMNS} FROM photos"  # noqa: S608
+        " WHERE user_id = %s AND sha256 = %s AND deleted_at IS NULL".encode(),
+        (user_id, sha256),
+    )
+    return await cur.fetchone()
+
+
+async def set_tags(conn: Conn, user_id: UUID, photo_id: UUID, tags: list[str]) -> bool:
+    cur = await conn.execute(
+        "UPDATE photos SET tags = %s, updated_at = now()"
+        " WHERE id = %s AND user_id = %s AND deleted_at IS NULL",
+        (tags, photo_id, user_id),
+    )
+    return cur.rowcount == 1
+
+
+async def move_to_trash(conn: Conn, user_id: UUID, photo_id: UUID) -> bool:
+    cur = await conn.execute(
+        "UPDATE photos SET deleted_at = now(), updated_at = now()"
+        " WHERE id = %s AND user_id = %s AND deleted_at IS NULL",
+        (photo_id, user_id),
+    )
+    return cur.rowcount == 1
+
+
+async def restore(conn: Conn, user_id: UUID, photo_id: UUID) -> bool:
+    cur = await conn.execute(
+        "UPDATE photos SET deleted_at = NULL, updated_at = now()"
+        " WHERE id = %s AND user_id = %s AND deleted_at IS NOT NULL",
+        (photo_id, user_id),
+    )
+    return cur.rowcount == 1
+
+
+async def delete_trashed(conn: Conn, user_id: UUID, photo_id: UUID) -> DictRow | None:
+    cur = await conn.execute(
+        "DELETE FROM photos WHERE id = %s AND user_id = %s AND deleted_at IS NOT NULL"
+        " RETURNING s3_key, thumbnails",
+        (photo_id, user_id),
+    )
+    return await cur.fetchone()
+
+
+async def record_cleanup(
+    conn: Conn, photo_id: UUID, keys: list[str], *, delay_seconds: float = 0
+) -> None:
+    """Record objects that must go unless a photo `photo_id` exists after the delay."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO object_cleanup (photo_id, s3_key, not_before)"
+            " VALUES (%s, %s, now() + make_interval(secs => %s))",
+            [(photo_id, key, delay_seconds) for key in keys],
+        )
+
+
+async def forget_cleanup(conn: Conn, photo_id: UUID) -> None:
+    await conn.execute("DELETE FROM object_cleanup WHERE photo_id = %s", (photo_id,))
+
+
+async def enqueue_event(conn: Conn, topic: str, key: str, payload: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, payload) VALUES (%s, %s, %s)",
+        (topic, key, Jsonb(payload)),
+    )

@@ -1,0 +1,21 @@
+"""Rows to response bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import DictRow
+
+from photostore.api.models import Location, Photo, PhotoSummary
+
+
+def summary_fields(row: DictRow) -> dict[str, Any]:
+    return {name: row[name] for name in PhotoSummary.model_fields if name in row}
+
+
+def photo_from_row(row: DictRow) -> Photo:
+    fields = {name: row[name] for name in Photo.model_fields if name in row}
+    fields["thumbnails"] = sorted((row.get("thumbnails") or {}).keys())
+    if row.get("lat") is not None and row.get("lon") is not None:
+        fields["location"] = Location(lat=row["lat"], lon=row["lon"])
+    return Photo.model_validate(fields)

@@ -1,0 +1,1 @@
+"""PostgreSQL access shared by the API and the processor: the pool and the schema migrations."""

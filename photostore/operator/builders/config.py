@@ -1,0 +1,85 @@
+"""The ConfigMap of non-secret settings and the env entries that reference Secrets.
+
+The workloads read `PHOTOSTORE_*` variables. Credentials never enter the ConfigMap: the
+containers get them from the referenced Secrets by `secretKeyRef`.
+"""
+
+from __future__ import annotations
+
+from photostore.operator.builders.common import Obj, child_name, metadata
+from photostore.operator.spec import PhotoStorage
+
+REDIS_PASSWORD_ENV = "PHOTOSTORE_REDIS_PASSWORD"  # noqa: S105 - a variable name
+
+
+def config_name(ps: PhotoStorage) -> str:
+    return child_name(ps, "config")
+
+
+def database_url(ps: PhotoStorage) -> str:
+    db = ps.spec.database
+    return f"postgresql://{db.host}:{db.port}/{db.name}?sslmode={db.ssl_mode}"
+
+
+def redis_url(ps: PhotoStorage, password: str | None = None) -> str:
+    redis = ps.spec.redis
+    scheme = "rediss" if redis.tls else "redis"
+    auth = f":{password}@" if password else ""
+    return f"{scheme}://{auth}{redis.host}:{redis.port}/{redis.database}"
+
+
+def settings(ps: PhotoStorage) -> dict[str, str]:
+    """Every non-secret setting, as the environment the workloads read."""
+    s = ps.spec
+    data = {
+        "PHOTOSTORE_DATABASE_URL": database_url(ps),
+        "PHOTOSTORE_REDIS_URL": redis_url(ps),
+        "PHOTOSTORE_KAFKA_BROKERS": ",".join(s.kafka.brokers),
+        "PHOTOSTORE_KAFKA_TOPIC": s.kafka.topic,
+        "PHOTOSTORE_KAFKA_GROUP": s.kafka.consumer_group,
+        "PHOTOSTORE_S3_BUCKET": s.storage.bucket,
+        "PHOTOSTORE_S3_REGION": s.storage.region,
+        "PHOTOSTORE_RATE_LIMIT_REQUESTS": str(s.api.rate_limit.requests),
+        "PHOTOSTORE_RATE_LIMIT_WINDOW_SECONDS": str(s.api.rate_limit.window_seconds),
+    }
+    if s.storage.endpoint:
+        data["PHOTOSTORE_S3_ENDPOINT"] = s.storage.endpoint
+    return data
+
+
+def build_configmap(ps: PhotoStorage) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(ps, config_name(ps), "config"),
+        "data": settings(ps),
+    }
+
+
+def _secret_env(name: str, secret: str, key: str) -> Obj:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def secret_env(ps: PhotoStorage) -> list[Obj]:
+    """Credentials from the referenced Secrets; libpq reads PGUSER/PGPASSWORD itself."""
+    s = ps.spec
+    env = [
+        _secret_env("PGUSER", s.database.secret_name, "username"),
+        _secret_env("PGPASSWORD", s.database.secret_name, "password"),
+        _secret_env("AWS_ACCESS_KEY_ID", s.storage.secret_name, "accessKeyId"),
+        _secret_env("AWS_SECRET_ACCESS_KEY", s.storage.secret_name, "secretAccessKey"),
+    ]
+    if s.redis.secret_name:
+        # Kubernetes expands $(VAR) from earlier entries, so the URL never holds the secret.
+        env.append(_secret_env(REDIS_PASSWORD_ENV, s.redis.secret_name, "password"))
+        env.append(
+            {
+                "name": "PHOTOSTORE_REDIS_URL",
+                "value": redis_url(ps, password=f"$({REDIS_PASSWORD_ENV})"),
+            }
+        )
+    return env
+
+
+def env_from(ps: PhotoStorage) -> list[Obj]:
+    return [{"configMapRef": {"name": config_name(ps)}}]

@@ -1,0 +1,101 @@
+"""The GPU image processor: Deployment on the T4 pool and its PodDisruptionBudget."""
+
+from __future__ import annotations
+
+import math
+
+from photostore.operator.builders import config
+from photostore.operator.builders.api import build_pdb, pod_template
+from photostore.operator.builders.common import (
+    RESTRICTED_CONTAINER,
+    Obj,
+    child_name,
+    image,
+    metadata,
+    resources,
+    selector_labels,
+)
+from photostore.operator.spec import LagAutoscaling, PhotoStorage
+
+COMPONENT = "processor"
+PORT = 9090
+GPU_RESOURCE = "nvidia.com/gpu"
+ACCELERATOR_LABEL = "accelerator"
+
+
+def processor_name(ps: PhotoStorage) -> str:
+    return child_name(ps, COMPONENT)
+
+
+def replicas_for_lag(lag: int, scaling: LagAutoscaling) -> int:
+    """Processors needed to keep each one's share of the consumer lag under the target."""
+    wanted = math.ceil(lag / scaling.target_lag_per_replica)
+    return max(scaling.min_replicas, min(scaling.max_replicas, wanted))
+
+
+def _container(ps: PhotoStorage) -> Obj:
+    proc = ps.spec.processor
+    requests: dict[str, int | str] = dict(proc.resources.requests.model_dump())
+    limits: dict[str, int | str] = dict(proc.resources.limits.model_dump())
+    if proc.gpu.enabled:
+        requests[GPU_RESOURCE] = proc.gpu.per_pod
+        limits[GPU_RESOURCE] = proc.gpu.per_pod
+    probe = {"httpGet": {"path": "/health", "port": "metrics"}, "timeoutSeconds": 2}
+    return {
+        "name": COMPONENT,
+        "image": image(ps, ps.spec.images.processor),
+        "imagePullPolicy": ps.spec.images.pull_policy,
+        "command": ["python", "-m", "photostore", "processor"],
+        "ports": [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}],
+        "envFrom": config.env_from(ps),
+        "env": [
+            {"name": "PHOTOSTORE_PROCESSOR_DEVICE", "value": "cuda" if proc.gpu.enabled else "cpu"},
+            *config.secret_env(ps),
+        ],
+        "resources": resources(requests, limits),
+        "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+        "securityContext": RESTRICTED_CONTAINER,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - read-only root fs,
+    }
+
+
+def build_processor_deployment(ps: PhotoStorage, lag: int | None = None) -> Obj:
+    """`lag` (when lag autoscaling is on and a reading exists) decides the replicas."""
+    proc = ps.spec.processor
+    template = pod_template(ps, COMPONENT, _container(ps))
+    if proc.gpu.enabled:
+        template["spec"]["nodeSelector"] = {ACCELERATOR_LABEL: proc.gpu.node_type}
+        template["spec"]["tolerations"] = [
+            {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+        ]
+    replicas = proc.replicas
+    if proc.autoscaling.enabled:
+        replicas = (
+            replicas_for_lag(lag, proc.autoscaling)
+            if lag is not None
+            else max(
+                proc.autoscaling.min_replicas, min(proc.autoscaling.max_replicas, proc.replicas)
+            )
+        )
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(ps, processor_name(ps), COMPONENT),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector_labels(ps, COMPONENT)},
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": 600,
+            # A GPU is freed only when its pod goes: surging would need spare GPUs.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+            },
+            "template": template,
+        },
+    }
+
+
+def build_processor_pdb(ps: PhotoStorage) -> Obj:
+    return build_pdb(ps, COMPONENT)

@@ -1,0 +1,120 @@
+"""Read a workload's health from its Deployment (and, when stuck, its pods). Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkloadHealth:
+    """What one Deployment shows: counts, whether it is done, and what is wrong if anything."""
+
+    wanted: int = 0
+    replicas: int = 0
+    ready: int = 0
+    updated: int = 0
+    available: int = 0
+    complete: bool = False
+    problem_reason: str | None = None  # CamelCase; set only when the rollout cannot finish alone
+    message: str = ""
+
+    @property
+    def summary(self) -> str:
+        return f"{self.ready}/{self.wanted}"
+
+
+def _condition(obj: Obj, kind: str) -> Obj | None:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return None
+
+
+def _quota_reason(message: str) -> str:
+    if "exceeded quota" not in message:
+        return "FailedCreate"
+    return "GPUQuotaExceeded" if "nvidia.com/gpu" in message else "QuotaExceeded"
+
+
+def deployment_problem(deployment: Obj) -> tuple[str, str] | None:
+    """A failure the Deployment itself reports: pods it cannot create, a stalled rollout."""
+    failure = _condition(deployment, "ReplicaFailure")
+    if failure and failure.get("status") == "True":
+        message = str(failure.get("message", ""))
+        return _quota_reason(message), message
+    progressing = _condition(deployment, "Progressing")
+    if (
+        progressing
+        and progressing.get("status") == "False"
+        and progressing.get("reason") == "ProgressDeadlineExceeded"
+    ):
+        return "ProgressDeadlineExceeded", str(progressing.get("message", ""))
+    return None
+
+
+WAITING_PROBLEMS = {
+    "CrashLoopBackOff": "CrashLoopBackOff",
+    "ImagePullBackOff": "ImagePullBackOff",
+    "ErrImagePull": "ImagePullBackOff",
+    "CreateContainerConfigError": "CreateContainerConfigError",
+}
+
+
+def pod_problem(pods: list[Obj]) -> tuple[str, str] | None:
+    """The first pod that cannot start or stay up: unschedulable, crash-looping, no image."""
+    for pod in pods:
+        name = pod.get("metadata", {}).get("name", "?")
+        scheduled = _condition(pod, "PodScheduled")
+        if (scheduled or {}).get("reason") == "Unschedulable":
+            return "Unschedulable", f"pod {name}: {(scheduled or {}).get('message', '')}".strip()
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        for container in statuses:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            reason = WAITING_PROBLEMS.get(waiting.get("reason", ""))
+            if reason:
+                detail = waiting.get("message") or waiting.get("reason")
+                return reason, f"pod {name} container {container.get('name')}: {detail}"
+    return None
+
+
+def assess_deployment(deployment: Obj | None, pods: list[Obj] | None = None) -> WorkloadHealth:
+    """Complete means the controller saw the latest spec and every wanted pod is updated
+    and available; `pods` is consulted only when it is not."""
+    if deployment is None:
+        return WorkloadHealth(message="Deployment not created yet")
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    wanted = int(spec.get("replicas", 1))
+    counts = {
+        "replicas": int(status.get("replicas", 0)),
+        "ready": int(status.get("readyReplicas", 0)),
+        "updated": int(status.get("updatedReplicas", 0)),
+        "available": int(status.get("availableReplicas", 0)),
+    }
+    observed = status.get("observedGeneration", 0) >= deployment["metadata"].get("generation", 0)
+    complete = (
+        observed
+        and counts["updated"] == wanted
+        and counts["replicas"] == wanted
+        and counts["available"] == wanted
+    )
+    problem = None if complete else deployment_problem(deployment) or pod_problem(pods or [])
+    if problem:
+        message = problem[1]
+    elif complete:
+        message = f"{counts['available']}/{wanted} pods available"
+    else:
+        message = (
+            f"rolling out: {counts['updated']}/{wanted} updated, "
+            f"{counts['available']}/{wanted} available"
+        )
+    return WorkloadHealth(
+        wanted=wanted,
+        complete=complete,
+        problem_reason=problem[0] if problem else None,
+        message=message,
+        **counts,
+    )
