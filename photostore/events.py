@@ -85,7 +85,12 @@ def admin_config(brokers: str, **overrides: Any) -> dict[str, Any]:
 
 
 def ensure_topics(
-    brokers: str, topics: list[str], *, partitions: int = 1, replication: int = 1, timeout: float = 10.0
+    brokers: str,
+    topics: list[str],
+    *,
+    partitions: int = 1,
+    replication: int = 1,
+    timeout: float = 10.0,
 ) -> None:
     """Create the topics that do not exist yet (an existing topic is not an error)."""
     from confluent_kafka import KafkaError, KafkaException

@@ -11,6 +11,10 @@ mkdir -p "$LOG_DIR" "$DATA_DIR" "$RUN_DIR"
 parts=("$@"); ((${#parts[@]})) || parts=("${ALL_PARTS[@]}")
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
+# Two callers (say, two test sessions) start the environment one after the other.
+exec 8>"$RUN_DIR/up.lock"
+flock 8
+
 if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
   log "already up: ${parts[*]}"; exit 0
 fi

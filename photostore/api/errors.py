@@ -53,7 +53,7 @@ class ApiError(Exception):
         self.headers = headers
 
 
-class DependencyUnavailable(ApiError):
+class DependencyUnavailableError(ApiError):
     """A backing service did not answer; the client may retry later."""
 
     def __init__(self, dependency: str) -> None:
@@ -118,7 +118,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 def _dependency(name: str) -> Any:
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         log.warning("%s unavailable: %s", name, type(exc).__name__)
-        err = DependencyUnavailable(name)
+        err = DependencyUnavailableError(name)
         return error_response(err.status, err.code, err.message, err.details, err.headers)
 
     return handler

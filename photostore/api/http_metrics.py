@@ -34,5 +34,7 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             route = scope.get("route")
-            template = route.path if isinstance(route, BaseRoute) and hasattr(route, "path") else UNMATCHED
+            template = (
+                route.path if isinstance(route, BaseRoute) and hasattr(route, "path") else UNMATCHED
+            )
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)

@@ -21,7 +21,9 @@ MAX_TAGS = 50
 # Deliberately loose: the address is an account name here, never mailed.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$"),
+    StringConstraints(
+        strip_whitespace=True, max_length=320, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$"
+    ),
 ]
 
 
@@ -45,7 +47,7 @@ class User(BaseModel):
 
 class Token(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme, not a secret
     expires_at: datetime
 
 

@@ -59,11 +59,17 @@ def create_services(settings: Settings) -> Services:
         s3=create_s3_client(
             region=settings.s3_region,
             endpoint=settings.s3_endpoint,
-            access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
-            secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
+            access_key=settings.s3_access_key.get_secret_value()
+            if settings.s3_access_key
+            else None,
+            secret_key=settings.s3_secret_key.get_secret_value()
+            if settings.s3_secret_key
+            else None,
             connect_timeout=timeout,
         ),
-        producer=Producer(producer_config(settings.kafka_brokers, **{"client.id": "photostore-api"})),
+        producer=Producer(
+            producer_config(settings.kafka_brokers, **{"client.id": "photostore-api"})
+        ),
         registry=registry,
         http_metrics=create_http_metrics(settings.service_name, registry),
     )

@@ -129,7 +129,11 @@ async def _stream_file(
                 if len(head) >= SNIFF_BYTES:
                     content_type = _sniff(head)
                     writer = ObjectWriter(
-                        services.s3, settings.s3_bucket, key, content_type, settings.upload_part_bytes
+                        services.s3,
+                        settings.s3_bucket,
+                        key,
+                        content_type,
+                        settings.upload_part_bytes,
                     )
                     await writer.write(bytes(head))
             elif isinstance(event, FileEnd):
@@ -170,7 +174,11 @@ async def _forget_ledger(services: Services, photo_id: UUID) -> None:
 async def receive_upload(services: Services, request: Request, user_id: UUID) -> UploadResult:
     settings = services.settings
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + FORM_OVERHEAD_BYTES:
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+    ):
         raise ApiError(413, "too_large", f"the file exceeds {settings.max_upload_bytes} bytes")
     multipart_boundary(request.headers.get("content-type"))
     photo_id = uuid.uuid4()

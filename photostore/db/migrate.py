@@ -87,7 +87,9 @@ def apply_migrations(database_url: str, migrations: list[Migration] | None = Non
     """Apply every migration not yet recorded; return the versions applied by this call."""
     todo = load_migrations() if migrations is None else migrations
     applied_now: list[int] = []
-    with psycopg.connect(database_url, autocommit=True, application_name="photostore-migrate") as conn:
+    with psycopg.connect(
+        database_url, autocommit=True, application_name="photostore-migrate"
+    ) as conn:
         # A session lock: released when this connection closes, even if we crash.
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
         conn.execute(

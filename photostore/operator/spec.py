@@ -158,7 +158,8 @@ class ApiAutoscaling(Model):
     min_replicas: int = Field(default=10, ge=1, le=1000, description="Fewest API pods.")
     max_replicas: int = Field(default=50, ge=1, le=1000, description="Most API pods.")
     target_cpu_utilization_percentage: int = Field(
-        default=70, ge=1, le=100, description="Average CPU utilisation the HPA aims for."
+        default=70,
+        alias="targetCPUUtilizationPercentage", ge=1, le=100, description="Average CPU utilisation the HPA aims for."
     )
 
 

@@ -77,10 +77,10 @@ async def logout(user: CurrentUser, services: ServicesDep) -> Response:
 @router.get("/me")
 async def me(user: CurrentUser, pool: PoolDep) -> User:
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT id, email, created_at FROM users WHERE id = %s", (user.id,))
+        cur = await conn.execute(
+            "SELECT id, email, created_at FROM users WHERE id = %s", (user.id,)
+        )
         row = await cur.fetchone()
     if row is None:
         raise ApiError(401, "unauthorized", "the account no longer exists")
     return User.model_validate(row)
-
-

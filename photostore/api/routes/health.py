@@ -52,7 +52,9 @@ CHECKS: dict[str, Callable[[Services], Awaitable[None]]] = {
 
 async def _run_check(name: str, services: Services) -> str:
     try:
-        await asyncio.wait_for(CHECKS[name](services), services.settings.dependency_timeout_seconds + 1)
+        await asyncio.wait_for(
+            CHECKS[name](services), services.settings.dependency_timeout_seconds + 1
+        )
     except Exception as exc:
         return f"unavailable: {type(exc).__name__}"
     return "ok"

@@ -11,7 +11,14 @@ from psycopg.types.json import Jsonb
 
 from photostore.api.deps import CurrentUser, ServicesDep
 from photostore.api.errors import ERROR_RESPONSES, ApiError, bad_request, not_found
-from photostore.api.models import PRINTABLE, SearchHit, SearchResults, SimilarPhoto, SimilarResults, Tag
+from photostore.api.models import (
+    PRINTABLE,
+    SearchHit,
+    SearchResults,
+    SimilarPhoto,
+    SimilarResults,
+    Tag,
+)
 from photostore.api.photos_db import SUMMARY_COLUMNS
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
@@ -39,7 +46,8 @@ async def search_photos(
     filename: Annotated[str | None, Query(min_length=1, max_length=255, pattern=PRINTABLE)] = None,
     tag: Annotated[list[Tag] | None, Query(max_length=20)] = None,
     metadata: Annotated[
-        str | None, Query(max_length=4096, description='JSON object the metadata contains, e.g. {"album":"x"}')
+        str | None,
+        Query(max_length=4096, description='JSON object the metadata contains, e.g. {"album":"x"}'),
     ] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,

@@ -1,0 +1,108 @@
+"""The FastAPI application and `photostore api`, which serves it with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from photostore.api.config import Settings
+from photostore.api.errors import install_error_handlers
+from photostore.api.http_metrics import HttpMetricsMiddleware
+from photostore.api.object_sweeper import run_sweeper
+from photostore.api.outbox_relay import run_relay
+from photostore.api.routes import api_keys, auth, health, photos, search, trash
+from photostore.api.services import Services, create_services
+
+log = logging.getLogger(__name__)
+
+
+def _background_tasks(services: Services) -> list[asyncio.Task[None]]:
+    settings = services.settings
+    return [
+        asyncio.create_task(
+            run_relay(
+                services.pool,
+                services.producer,
+                services.outbox_wakeup,
+                poll_seconds=settings.outbox_poll_seconds,
+            ),
+            name="outbox-relay",
+        ),
+        asyncio.create_task(
+            run_sweeper(
+                services.pool,
+                services.s3,
+                settings.s3_bucket,
+                poll_seconds=settings.cleanup_poll_seconds,
+            ),
+            name="object-sweeper",
+        ),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = create_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Do not wait for PostgreSQL here: the process starts (and /health answers) while
+        # it is down, /ready says so, and requests get 503 until it is back.
+        await services.pool.open(wait=False)
+        tasks = _background_tasks(services) if settings.background_tasks else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await asyncio.to_thread(services.producer.flush, 5.0)
+            await services.redis.close()
+            await services.pool.close()
+
+    app = FastAPI(
+        title="PhotoStorage API",
+        version="1",
+        lifespan=lifespan,
+        description="Upload, list, search, download and delete photos.",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        auth.router,
+        api_keys.router,
+        photos.router,
+        trash.router,
+        search.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(HttpMetricsMiddleware, metrics=services.http_metrics)
+    return app
+
+
+def main(argv: list[str]) -> None:
+    """`photostore api`: serve on PHOTOSTORE_API_PORT (default 8080)."""
+    parser = argparse.ArgumentParser(prog="photostore api")
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=settings.api_port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=True,
+    )
