@@ -28,15 +28,14 @@ def test_postgis_distance_query(env: dict[str, str]) -> None:
 
 
 def test_pg_trgm_similarity_finds_misspelt_name(env: dict[str, str]) -> None:
-    table = f"names_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(env["PHOTOSTORE_DATABASE_URL"], autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        conn.execute(f"CREATE TEMP TABLE {table} (name text)")
-        conn.execute(f"CREATE INDEX ON {table} USING gin (name gin_trgm_ops)")
+        conn.execute("CREATE TEMP TABLE names (name text)")
+        conn.execute("CREATE INDEX ON names USING gin (name gin_trgm_ops)")
         for name in ("beach_sunset.jpg", "mountain_lake.png", "birthday_cake.jpg"):
-            conn.execute(f"INSERT INTO {table} VALUES (%s)", (name,))
+            conn.execute("INSERT INTO names VALUES (%s)", (name,))
         rows = conn.execute(
-            f"SELECT name FROM {table} WHERE name %% %s ORDER BY similarity(name, %s) DESC",
+            "SELECT name FROM names WHERE name %% %s ORDER BY similarity(name, %s) DESC",
             ("beach sunst", "beach sunst"),
         ).fetchall()
     assert rows[0][0] == "beach_sunset.jpg"
@@ -55,7 +54,9 @@ def test_redis_round_trip(env: dict[str, str]) -> None:
 
 def test_redis_rejects_wrong_password(env: dict[str, str]) -> None:
     url = env["PHOTOSTORE_REDIS_URL"]
-    wrong = redis.Redis(host="127.0.0.1", port=int(url.rsplit(":", 1)[1].split("/")[0]), password="wrong")
+    wrong = redis.Redis(
+        host="127.0.0.1", port=int(url.rsplit(":", 1)[1].split("/")[0]), password="wrong"
+    )
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()
 

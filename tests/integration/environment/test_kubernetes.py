@@ -49,11 +49,15 @@ def pod(name: str, resources: dict[str, str] | None = None, gpu_toleration: bool
         ],
     }
     if gpu_toleration:
-        spec["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+        spec["tolerations"] = [
+            {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        ]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
-def test_deployment_pods_become_running_on_kwok_nodes(api: client.ApiClient, namespace: str) -> None:
+def test_deployment_pods_become_running_on_kwok_nodes(
+    api: client.ApiClient, namespace: str
+) -> None:
     apps = client.AppsV1Api(api)
     core = client.CoreV1Api(api)
     labels = {"app": "smoke"}
@@ -74,8 +78,10 @@ def test_deployment_pods_become_running_on_kwok_nodes(api: client.ApiClient, nam
         },
     )
     deployment = eventually(
-        lambda: (d := apps.read_namespaced_deployment("smoke", namespace)).status.ready_replicas == 3
-        and d,
+        lambda: (
+            (d := apps.read_namespaced_deployment("smoke", namespace)).status.ready_replicas == 3
+            and d
+        ),
         what="3 ready replicas",
     )
     assert deployment.status.available_replicas == 3
@@ -170,7 +176,10 @@ def test_crd_cel_rule_rejects_bad_object(api: client.ApiClient, namespace: str) 
                                         "max": {"type": "integer"},
                                     },
                                     "x-kubernetes-validations": [
-                                        {"rule": "self.min <= self.max", "message": "min must not exceed max"}
+                                        {
+                                            "rule": "self.min <= self.max",
+                                            "message": "min must not exceed max",
+                                        }
                                     ],
                                 }
                             },
@@ -198,10 +207,14 @@ def test_crd_cel_rule_rejects_bad_object(api: client.ApiClient, namespace: str) 
                 "spec": {"min": low, "max": high},
             }
 
-        created = custom.create_namespaced_custom_object(group, "v1", namespace, "ranges", body("good", 1, 2))
+        created = custom.create_namespaced_custom_object(
+            group, "v1", namespace, "ranges", body("good", 1, 2)
+        )
         assert created["spec"] == {"min": 1, "max": 2}
         with pytest.raises(ApiException) as rejected:
-            custom.create_namespaced_custom_object(group, "v1", namespace, "ranges", body("bad", 5, 2))
+            custom.create_namespaced_custom_object(
+                group, "v1", namespace, "ranges", body("bad", 5, 2)
+            )
         assert rejected.value.status == 422
         assert "min must not exceed max" in rejected.value.body
     finally:
