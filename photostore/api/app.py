@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from photostore.api.config import Settings
 from photostore.api.errors import install_error_handlers
@@ -19,6 +20,7 @@ from photostore.api.object_sweeper import run_sweeper
 from photostore.api.outbox_relay import run_relay
 from photostore.api.routes import api_keys, auth, health, photos, search, trash
 from photostore.api.services import Services, create_services
+from photostore.metrics import create_http_metrics
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,13 @@ def _background_tasks(services: Services) -> list[asyncio.Task[None]]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    services = create_services(settings)
+    registry = CollectorRegistry()
+    http_metrics = create_http_metrics(settings.service_name, registry)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = create_services(settings, registry, http_metrics)
+        app.state.services = services
         # Do not wait for PostgreSQL here: the process starts (and /health answers) while
         # it is down, /ready says so, and requests get 503 until it is back.
         await services.pool.open(wait=False)
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(services.producer.flush, 5.0)
-            await services.redis.close()
+            await services.redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
             await services.pool.close()
 
     app = FastAPI(
@@ -75,7 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Upload, list, search, download and delete photos.",
     )
-    app.state.services = services
     install_error_handlers(app)
     for router in (
         health.router,
@@ -86,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.router,
     ):
         app.include_router(router)
-    app.add_middleware(HttpMetricsMiddleware, metrics=services.http_metrics)
+    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
     return app
 
 
@@ -94,14 +98,17 @@ def main(argv: list[str]) -> None:
     """`photostore api`: serve on PHOTOSTORE_API_PORT (default 8080)."""
     parser = argparse.ArgumentParser(prog="photostore api")
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container's port
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
     uvicorn.run(
-        create_app(settings),
+        # A factory string, so each worker process builds its own app and clients.
+        "photostore.api.app:create_app",
+        factory=True,
         host=args.host,
         port=settings.api_port,
+        workers=args.workers,
         log_level="info",
         access_log=False,
         proxy_headers=True,

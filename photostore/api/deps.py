@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -14,9 +14,6 @@ from photostore.api.ratelimit import RateLimit
 from photostore.api.security import API_KEY_PREFIX, SESSION_PREFIX, credential_hash
 from photostore.api.services import Services
 from photostore.db.pool import Pool
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 # A valid credential is remembered this long; revoking one deletes the cached entry.
 AUTH_CACHE_SECONDS = 60
@@ -34,17 +31,7 @@ def get_pool(services: ServicesDep) -> Pool:
     return services.pool
 
 
-def get_settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
-def get_s3(services: ServicesDep) -> S3Client:
-    return services.s3
-
-
 PoolDep = Annotated[Pool, Depends(get_pool)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-S3Dep = Annotated["S3Client", Depends(get_s3)]
 
 
 @dataclass(frozen=True)
@@ -101,6 +88,8 @@ async def get_current_user(request: Request, services: ServicesDep) -> AuthUser:
         return AuthUser(UUID(cached.decode()), digest)
     user_id = await _lookup_credential(services.pool, token, digest)
     if user_id is None:
+        # Each made-up token would get a fresh budget: count failures per address too.
+        await limit_by_address(request, services)
         raise _unauthorized("invalid, expired or revoked credential")
     await services.redis.set(cache_key, str(user_id), ex=AUTH_CACHE_SECONDS)
     return AuthUser(user_id, digest)

@@ -85,11 +85,6 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
-def _is_s3_server_side(exc: ClientError) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-    return int(status) >= 500
-
-
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
@@ -124,13 +119,6 @@ def _dependency(name: str) -> Any:
     return handler
 
 
-async def _s3_client_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ClientError)
-    if _is_s3_server_side(exc):
-        return await _dependency("S3")(request, exc)  # type: ignore[no-any-return]
-    return await _internal(request, exc)
-
-
 async def _invalid_value(_: Request, exc: Exception) -> JSONResponse:
     # Input that passed validation but that PostgreSQL refuses (NUL bytes, odd Unicode).
     return error_response(400, "invalid_value", "a value in the request cannot be stored")
@@ -152,7 +140,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(redis.exceptions.ConnectionError, _dependency("Redis"))
     app.add_exception_handler(redis.exceptions.TimeoutError, _dependency("Redis"))
     app.add_exception_handler(BotoCoreError, _dependency("S3"))
-    app.add_exception_handler(ClientError, _s3_client_error)
+    # Object keys are ours, never the client's: any S3 error (missing bucket, denied,
+    # 5xx) is a deployment or availability problem, not bad input.
+    app.add_exception_handler(ClientError, _dependency("S3"))
     app.add_exception_handler(Exception, _internal)
 
 

@@ -99,7 +99,9 @@ class _Collector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
-            self.events.append(FileChunk(data[start:end]))
+            # Slicing bytes copies; the parser often hands over the whole buffer.
+            whole = start == 0 and end == len(data)
+            self.events.append(FileChunk(data if whole else data[start:end]))
             return
         self._field += data[start:end]
         if len(self._field) > MAX_FIELD_BYTES:

@@ -1,7 +1,8 @@
-"""Write one S3 object from a stream of chunks, holding at most two parts in memory.
+"""Write one S3 object from a stream of chunks, holding a bounded amount in memory.
 
 Small objects (under one part) go up in a single PUT; larger ones as a multipart upload
-whose next part is received while the previous one is being sent.
+whose parts are sent (up to `max_in_flight` at once) while the next ones are received.
+Memory per object is at most about (max_in_flight + 1) parts.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
-
-from photostore.storage import abort_multipart_uploads
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -21,40 +21,52 @@ log = logging.getLogger(__name__)
 
 class ObjectWriter:
     def __init__(
-        self, s3: S3Client, bucket: str, key: str, content_type: str, part_size: int
+        self,
+        s3: S3Client,
+        bucket: str,
+        key: str,
+        content_type: str,
+        part_size: int,
+        max_in_flight: int = 2,
     ) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._key = key
         self._content_type = content_type
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._max_in_flight = max_in_flight
+        # Chunks as received, joined once per part: one copy of each byte, not several.
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
-        self._in_flight: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._stored = False
+        # True while S3 holds nothing of this object (never written, or discarded).
+        self.clean = True
 
     async def write(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) >= self._part_size:
-            await self._send_part()
+        self.clean = False
+        self._chunks.append(data)
+        self._buffered += len(data)
+        while self._buffered >= self._part_size:
+            await self._send_part(self._take(self._part_size))
 
     async def close(self) -> None:
         """Finish the object: one PUT, or the last part and the multipart completion."""
+        self.clean = False
         if self._upload_id is None:
-            body = bytes(self._buffer)
-            self._buffer.clear()
             await asyncio.to_thread(
                 self._s3.put_object,
                 Bucket=self._bucket,
                 Key=self._key,
-                Body=body,
+                Body=self._take(self._buffered),
                 ContentType=self._content_type,
             )
         else:
-            if self._buffer:
-                await self._send_part()
-            await self._wait_in_flight()
+            if self._buffered:
+                await self._send_part(self._take(self._buffered))
+            await self._wait_in_flight(0)
             await asyncio.to_thread(
                 self._s3.complete_multipart_upload,
                 Bucket=self._bucket,
@@ -66,9 +78,8 @@ class ObjectWriter:
 
     async def discard(self) -> None:
         """Best effort: leave nothing in S3 (the cleanup ledger covers what this misses)."""
-        if self._in_flight is not None:
-            with contextlib.suppress(Exception):
-                await self._in_flight
+        with contextlib.suppress(Exception):
+            await self._wait_in_flight(0)
         try:
             if self._upload_id is not None and not self._stored:
                 await asyncio.to_thread(
@@ -79,10 +90,25 @@ class ObjectWriter:
                 )
             else:
                 await asyncio.to_thread(self._s3.delete_object, Bucket=self._bucket, Key=self._key)
+            self.clean = True
         except Exception as exc:
             log.warning("could not discard s3 object %s: %s", self._key, type(exc).__name__)
 
-    async def _send_part(self) -> None:
+    def _take(self, size: int) -> bytes:
+        """The first `size` buffered bytes, removed from the buffer."""
+        taken: list[bytes] = []
+        missing = size
+        while missing:
+            chunk = self._chunks.popleft()
+            if len(chunk) > missing:
+                self._chunks.appendleft(chunk[missing:])
+                chunk = chunk[:missing]
+            taken.append(chunk)
+            missing -= len(chunk)
+        self._buffered -= size
+        return b"".join(taken)
+
+    async def _send_part(self, body: bytes) -> None:
         if self._upload_id is None:
             created = await asyncio.to_thread(
                 self._s3.create_multipart_upload,
@@ -91,12 +117,10 @@ class ObjectWriter:
                 ContentType=self._content_type,
             )
             self._upload_id = created["UploadId"]
-        body = bytes(self._buffer)
-        self._buffer.clear()
-        await self._wait_in_flight()
+        await self._wait_in_flight(self._max_in_flight - 1)
         number = len(self._parts) + 1
         self._parts.append({"PartNumber": number})
-        self._in_flight = asyncio.create_task(self._upload_part(number, body))
+        self._in_flight.add(asyncio.create_task(self._upload_part(number, body)))
 
     async def _upload_part(self, number: int, body: bytes) -> None:
         assert self._upload_id is not None
@@ -108,20 +132,14 @@ class ObjectWriter:
             PartNumber=number,
             Body=body,
         )
-        part = self._parts[number - 1]
-        part["ETag"] = result["ETag"]
-        # Newer boto3 checksums every part; the completion must then list them too.
-        for name in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256"):
-            if name in result:
-                part[name] = result[name]
+        # Only the ETag: echoing per-part checksums into the completion is refused by S3
+        # servers when the upload was not created with a checksum algorithm.
+        self._parts[number - 1]["ETag"] = result["ETag"]
 
-    async def _wait_in_flight(self) -> None:
-        if self._in_flight is not None:
-            task, self._in_flight = self._in_flight, None
-            await task
-
-
-def discard_key(s3: S3Client, bucket: str, key: str) -> None:
-    """Delete an object and any unfinished multipart upload of it (idempotent)."""
-    abort_multipart_uploads(s3, bucket, key)
-    s3.delete_object(Bucket=bucket, Key=key)
+    async def _wait_in_flight(self, at_most: int) -> None:
+        """Wait until at most `at_most` parts are in flight; raise the first failure."""
+        while len(self._in_flight) > at_most:
+            done, _ = await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            self._in_flight -= done
+            for task in done:
+                task.result()

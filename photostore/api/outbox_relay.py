@@ -24,6 +24,9 @@ BATCH = 200
 # Longer than the producer's message.timeout.ms, so every message gets its outcome.
 FLUSH_TIMEOUT_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
+# Published rows are kept this long (for inspection), then deleted.
+KEEP_PUBLISHED_SECONDS = 24 * 3600
+PRUNE_EVERY_SECONDS = 600.0
 
 
 async def relay_once(pool: Pool, producer: Producer, batch: int = BATCH) -> tuple[int, int]:
@@ -71,13 +74,28 @@ async def relay_once(pool: Pool, producer: Producer, batch: int = BATCH) -> tupl
     return len(published), len(failed)
 
 
+async def prune_published(pool: Pool, keep_seconds: float = KEEP_PUBLISHED_SECONDS) -> int:
+    """Delete rows published more than `keep_seconds` ago; return how many."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => %s)",
+            (keep_seconds,),
+        )
+        return cur.rowcount
+
+
 async def run_relay(
     pool: Pool, producer: Producer, wakeup: asyncio.Event, *, poll_seconds: float
 ) -> None:
     """Relay until cancelled: at once when woken, else every poll; back off on failure."""
     delay = poll_seconds
+    pruned_at = 0.0
+    loop = asyncio.get_running_loop()
     while True:
         try:
+            if loop.time() - pruned_at > PRUNE_EVERY_SECONDS:
+                await prune_published(pool)
+                pruned_at = loop.time()
             published, failed = await relay_once(pool, producer)
         except asyncio.CancelledError:
             raise

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.types.json import Jsonb
 
 SUMMARY_COLUMNS = (
@@ -19,6 +19,15 @@ DETAIL_COLUMNS = (
     SUMMARY_COLUMNS + ", user_id, s3_key, sha256, metadata, updated_at, processing_error,"
     " processed_at, camera_make, camera_model, exif, blur_score, dominant_colors, thumbnails,"
     " ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon"
+)
+
+# One list item as JSON, built by PostgreSQL: a page then needs no per-row Python work.
+# The keys are PhotoSummary's (a test checks they stay in step).
+SUMMARY_JSON = (
+    "json_build_object('id', id, 'filename', filename, 'content_type', content_type,"
+    " 'size', size, 'tags', tags, 'created_at', created_at, 'taken_at', taken_at,"
+    " 'deleted_at', deleted_at, 'processing_status', processing_status, 'width', width,"
+    " 'height', height)::text"
 )
 
 Conn = AsyncConnection[DictRow]
@@ -55,16 +64,18 @@ def filter_clauses(filters: ListFilters) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-async def list_photos(
-    conn: Conn,
+def list_query(
     user_id: UUID,
     *,
     trash: bool,
     filters: ListFilters,
     after: tuple[datetime, UUID] | None,
     limit: int,
-) -> list[DictRow]:
-    """One page, newest first: by created_at for live photos, by deleted_at for the trash."""
+) -> tuple[bytes, list[Any]]:
+    """One page, newest first: by created_at for live photos, by deleted_at for the trash.
+
+    Rows are (item JSON, sort timestamp, id).
+    """
     sort = "deleted_at" if trash else "created_at"
     clauses = ["user_id = %s", "deleted_at IS NOT NULL" if trash else "deleted_at IS NULL"]
     params: list[Any] = [user_id]
@@ -75,12 +86,28 @@ async def list_photos(
         clauses.append(f"({sort}, id) < (%s, %s)")
         params += [after[0], after[1]]
     params.append(limit)
+    # JSON is built in the outer query, so only for the rows of the page whatever the plan.
     query = (
-        f"SELECT {SUMMARY_COLUMNS} FROM photos WHERE {' AND '.join(clauses)}"  # noqa: S608
-        f" ORDER BY {sort} DESC, id DESC LIMIT %s"
+        f"SELECT {SUMMARY_JSON}, {sort}, id FROM ("  # noqa: S608
+        f" SELECT {SUMMARY_COLUMNS} FROM photos WHERE {' AND '.join(clauses)}"
+        f" ORDER BY {sort} DESC, id DESC LIMIT %s) AS page ORDER BY {sort} DESC, id DESC"
     )
-    cur = await conn.execute(query.encode(), params)
-    return await cur.fetchall()
+    return query.encode(), params
+
+
+async def list_photos(
+    conn: Conn,
+    user_id: UUID,
+    *,
+    trash: bool,
+    filters: ListFilters,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[tuple[str, datetime, UUID]]:
+    query, params = list_query(user_id, trash=trash, filters=filters, after=after, limit=limit)
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
 
 
 async def get_photo(
@@ -105,14 +132,42 @@ async def insert_photo(
     sha256: str,
     tags: list[str],
     metadata: dict[str, Any],
+    created_at: datetime,
+    event_topic: str,
+    event: dict[str, Any],
 ) -> DictRow | None:
-    """Insert a photo; None when the user already has a live photo with these bytes."""
+    """Insert a photo, its outbox event, and drop its cleanup entry, in one statement.
+
+    One statement is one atomic round trip. Returns the new photo, or None (and changes
+    nothing) when the user already has a live photo with these bytes.
+    """
     cur = await conn.execute(
-        "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256, tags,"
-        " metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (user_id, sha256) WHERE deleted_at IS NULL DO NOTHING"
-        " RETURNING id, created_at",
-        (photo_id, user_id, filename, s3_key, size, content_type, sha256, tags, Jsonb(metadata)),
+        "WITH inserted AS ("  # noqa: S608 - DETAIL_COLUMNS is a constant
+        "  INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256, tags,"
+        "   metadata, created_at, updated_at)"
+        "  VALUES (%(id)s, %(user_id)s, %(filename)s, %(s3_key)s, %(size)s, %(content_type)s,"
+        "   %(sha256)s, %(tags)s, %(metadata)s, %(created_at)s, %(created_at)s)"
+        "  ON CONFLICT (user_id, sha256) WHERE deleted_at IS NULL DO NOTHING"
+        "  RETURNING *),"
+        " event AS (INSERT INTO outbox (topic, key, payload)"
+        "  SELECT %(topic)s, id::text, %(event)s FROM inserted),"
+        " ledger AS (DELETE FROM object_cleanup"
+        "  WHERE photo_id = %(id)s AND EXISTS (SELECT 1 FROM inserted))"
+        f" SELECT {DETAIL_COLUMNS} FROM inserted".encode(),
+        {
+            "id": photo_id,
+            "user_id": user_id,
+            "filename": filename,
+            "s3_key": s3_key,
+            "size": size,
+            "content_type": content_type,
+            "sha256": sha256,
+            "tags": tags,
+            "metadata": Jsonb(metadata),
+            "created_at": created_at,
+            "topic": event_topic,
+            "event": Jsonb(event),
+        },
     )
     return await cur.fetchone()
 
@@ -176,10 +231,3 @@ async def record_cleanup(
 
 async def forget_cleanup(conn: Conn, photo_id: UUID) -> None:
     await conn.execute("DELETE FROM object_cleanup WHERE photo_id = %s", (photo_id,))
-
-
-async def enqueue_event(conn: Conn, topic: str, key: str, payload: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO outbox (topic, key, payload) VALUES (%s, %s, %s)",
-        (topic, key, Jsonb(payload)),
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from photostore.api.config import Settings
 from photostore.db.pool import Pool, create_pool
 from photostore.events import producer_config
-from photostore.metrics import HttpMetrics, create_http_metrics
+from photostore.metrics import HttpMetrics
 from photostore.storage import create_s3_client
 
 if TYPE_CHECKING:
@@ -37,10 +38,14 @@ class Services:
         return self.settings.redis_prefix + ":".join(parts)
 
 
-def create_services(settings: Settings) -> Services:
-    """Clients for every dependency; none connects yet (the pool opens in the lifespan)."""
+def create_services(
+    settings: Settings, registry: CollectorRegistry, http_metrics: HttpMetrics
+) -> Services:
+    """Clients for every dependency, made at each lifespan start (a closed pool cannot reopen).
+
+    The pool is returned closed; the caller opens it.
+    """
     timeout = settings.dependency_timeout_seconds
-    registry = CollectorRegistry()
     return Services(
         settings=settings,
         pool=create_pool(
@@ -49,6 +54,8 @@ def create_services(settings: Settings) -> Services:
             timeout=timeout,
             name="api",
             application_name="photostore-api",
+            # Every multi-statement write in the API uses an explicit transaction.
+            autocommit=True,
         ),
         redis=aioredis.Redis.from_url(
             settings.redis_url.get_secret_value(),
@@ -66,10 +73,17 @@ def create_services(settings: Settings) -> Services:
             if settings.s3_secret_key
             else None,
             connect_timeout=timeout,
+            # The API hashes every upload itself (SHA-256) and boto3 adds a CRC32 checksum;
+            # a signed payload would hash every byte once more.
+            sign_payload=False,
         ),
         producer=Producer(
-            producer_config(settings.kafka_brokers, **{"client.id": "photostore-api"})
+            producer_config(
+                settings.kafka_brokers,
+                # librdkafka's own log lines go through Python logging, not raw stderr.
+                **{"client.id": "photostore-api", "logger": logging.getLogger("photostore.kafka")},
+            )
         ),
         registry=registry,
-        http_metrics=create_http_metrics(settings.service_name, registry),
+        http_metrics=http_metrics,
     )

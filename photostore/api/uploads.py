@@ -5,8 +5,8 @@ Ordering guarantees that nothing is orphaned:
    deadline. If PostgreSQL is down, the upload is refused before anything is written.
 2. The body streams to S3 (hashed and size-checked on the way). Any failure here discards
    the object at once.
-3. One transaction inserts the photo and its outbox event and deletes the ledger entry.
-   If that transaction fails, the object is not deleted here (the commit may have landed);
+3. One statement inserts the photo and its outbox event and deletes the ledger entry.
+   If that statement fails, the object is not deleted here (the commit may have landed);
    the sweeper deletes it after the deadline unless the photo row exists.
 """
 
@@ -52,7 +52,7 @@ _TAGS = TypeAdapter(list[Tag])
 
 @dataclass
 class UploadResult:
-    photo_id: UUID
+    photo: DictRow
     created: bool
 
 
@@ -61,6 +61,7 @@ class _Form:
     filename: str | None = None
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    writer: ObjectWriter | None = None
 
 
 def safe_filename(raw: str) -> str:
@@ -100,7 +101,6 @@ async def _stream_file(
     """Read the body, writing the file to S3; return (writer, content type, sha256, size)."""
     settings = services.settings
     boundary = multipart_boundary(request.headers.get("content-type"))
-    writer: ObjectWriter | None = None
     digest = hashlib.sha256()
     size = 0
     head = bytearray()
@@ -122,38 +122,37 @@ async def _stream_file(
                         413, "too_large", f"the file exceeds {settings.max_upload_bytes} bytes"
                     )
                 digest.update(event.data)
-                if writer is not None:
-                    await writer.write(event.data)
+                if form.writer is not None:
+                    await form.writer.write(event.data)
                     continue
                 head += event.data
                 if len(head) >= SNIFF_BYTES:
                     content_type = _sniff(head)
-                    writer = ObjectWriter(
-                        services.s3,
-                        settings.s3_bucket,
-                        key,
-                        content_type,
-                        settings.upload_part_bytes,
-                    )
-                    await writer.write(bytes(head))
+                    form.writer = _writer(services, key, content_type)
+                    await form.writer.write(bytes(head))
             elif isinstance(event, FileEnd):
                 in_file, done_file = False, True
         if not done_file:
             raise ApiError(400, "missing_file", "no file in field 'file'")
         if size == 0:
             raise ApiError(400, "empty_file", "the file is empty")
-        if writer is None:
+        if form.writer is None:
             content_type = _sniff(head)
-            writer = ObjectWriter(
-                services.s3, settings.s3_bucket, key, content_type, settings.upload_part_bytes
-            )
-            await writer.write(bytes(head))
-        await writer.close()
+            form.writer = _writer(services, key, content_type)
+            await form.writer.write(bytes(head))
+        await form.writer.close()
     except BaseException:
-        if writer is not None:
-            await writer.discard()
+        if form.writer is not None:
+            await form.writer.discard()
         raise
-    return writer, content_type, digest.hexdigest(), size
+    return form.writer, content_type, digest.hexdigest(), size
+
+
+def _writer(services: Services, key: str, content_type: str) -> ObjectWriter:
+    settings = services.settings
+    return ObjectWriter(
+        services.s3, settings.s3_bucket, key, content_type, settings.upload_part_bytes
+    )
 
 
 def _sniff(head: bytearray) -> str:
@@ -191,18 +190,21 @@ async def receive_upload(services: Services, request: Request, user_id: UUID) ->
     try:
         writer, content_type, sha256, size = await _stream_file(services, request, form, key)
     except BaseException:
-        await _forget_ledger(services, photo_id)
+        # Keep the ledger entry if an object may remain: the sweeper deletes it later.
+        if form.writer is None or form.writer.clean:
+            await _forget_ledger(services, photo_id)
         raise
-    existing = await _commit(
+    row, created = await _commit(
         services, photo_id, user_id, key, form, content_type=content_type, sha256=sha256, size=size
     )
-    if existing is None:
+    if created:
         services.outbox_wakeup.set()
-        return UploadResult(photo_id, created=True)
+        return UploadResult(row, created=True)
     # The same bytes again: keep the first photo, drop the copy just stored.
     await writer.discard()
-    await _forget_ledger(services, photo_id)
-    return UploadResult(UUID(str(existing["id"])), created=False)
+    if writer.clean:
+        await _forget_ledger(services, photo_id)
+    return UploadResult(row, created=False)
 
 
 async def _commit(
@@ -215,9 +217,19 @@ async def _commit(
     content_type: str,
     sha256: str,
     size: int,
-) -> DictRow | None:
-    """Insert the photo with its event; return the existing photo when it is a duplicate."""
-    async with services.pool.connection() as conn, conn.transaction():
+) -> tuple[DictRow, bool]:
+    """Insert the photo with its event: (the new photo, True), or (the existing one, False)."""
+    uploaded_at = datetime.now(UTC)
+    event = PhotoUploaded(
+        photo_id=photo_id,
+        user_id=user_id,
+        object_key=key,
+        content_type=content_type,
+        sha256=sha256,
+        size=size,
+        uploaded_at=uploaded_at,
+    )
+    async with services.pool.connection() as conn:
         row = await photos_db.insert_photo(
             conn,
             photo_id=photo_id,
@@ -229,23 +241,13 @@ async def _commit(
             sha256=sha256,
             tags=form.tags,
             metadata=form.metadata,
+            created_at=uploaded_at,
+            event_topic=services.settings.kafka_topic,
+            event=event.model_dump(mode="json"),
         )
-        if row is None:
-            existing = await photos_db.find_by_sha256(conn, user_id, sha256)
-            if existing is None:  # the duplicate went to the trash meanwhile
-                raise ApiError(409, "conflict", "the photo changed during upload; try again")
-            return existing
-        event = PhotoUploaded(
-            photo_id=photo_id,
-            user_id=user_id,
-            object_key=key,
-            content_type=content_type,
-            sha256=sha256,
-            size=size,
-            uploaded_at=row["created_at"] or datetime.now(UTC),
-        )
-        await photos_db.enqueue_event(
-            conn, services.settings.kafka_topic, str(photo_id), event.model_dump(mode="json")
-        )
-        await photos_db.forget_cleanup(conn, photo_id)
-    return None
+        if row is not None:
+            return row, True
+        existing = await photos_db.find_by_sha256(conn, user_id, sha256)
+    if existing is None:  # the duplicate went to the trash meanwhile
+        raise ApiError(409, "conflict", "the photo changed during upload; try again")
+    return existing, False

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg.rows import DictRow
 
-from photostore.api.models import Location, Photo, PhotoSummary
-
-
-def summary_fields(row: DictRow) -> dict[str, Any]:
-    return {name: row[name] for name in PhotoSummary.model_fields if name in row}
+from photostore.api.models import Location, Photo
 
 
 def photo_from_row(row: DictRow) -> Photo:

@@ -22,8 +22,12 @@ def create_pool(
     timeout: float = 5.0,
     name: str = "photostore",
     application_name: str = "photostore",
+    autocommit: bool = False,
 ) -> Pool:
     """A closed pool of dict-row connections; `await pool.open()` before use.
+
+    With `autocommit`, a one-statement request costs one round trip instead of two (no
+    COMMIT); work that must be atomic then opens `conn.transaction()` explicitly.
 
     `timeout` bounds how long a request waits for a connection, so a dead database
     turns into a quick error instead of a hung request.
@@ -37,6 +41,7 @@ def create_pool(
         open=False,
         connection_class=AsyncConnection[DictRow],
         kwargs={
+            "autocommit": autocommit,
             "row_factory": dict_row,
             "application_name": application_name,
             "connect_timeout": max(1, int(timeout)),

@@ -25,13 +25,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/trash", tags=["trash"], responses=ERROR_RESPONSES)
 
 
-@router.get("")
+@router.get("", response_model=PhotoPage)
 async def list_trash(
     user: CurrentUser,
     services: ServicesDep,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> PhotoPage:
+) -> Response:
     """Photos in the trash, most recently deleted first."""
     return await list_page(services, user.id, "trash", photos_db.ListFilters(), cursor, limit)
 

@@ -22,7 +22,7 @@ from psycopg.conninfo import make_conninfo
 from photostore.api.app import create_app
 from photostore.api.config import Settings
 from photostore.db.migrate import apply_migrations
-from photostore.events import ensure_topics
+from photostore.events import admin_config, ensure_topics
 from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -68,16 +68,19 @@ def bucket(s3: Any, env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def topic(env: dict[str, str]) -> str:
+def topic(env: dict[str, str]) -> Iterator[str]:
+    from confluent_kafka.admin import AdminClient
+
     name = f"photoUpload.test.{RUN_ID}"
     ensure_topics(env["PHOTOSTORE_KAFKA_BROKERS"], [name])
-    return name
+    yield name
+    admin = AdminClient(admin_config(env["PHOTOSTORE_KAFKA_BROKERS"]))
+    for future in admin.delete_topics([name]).values():
+        future.result(timeout=30)
 
 
 @pytest.fixture
-def settings(
-    env: dict[str, str], database_url: str, bucket: str, topic: str
-) -> Settings:
+def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) -> Settings:
     """Settings for one test: its own Redis prefix, a high rate limit, no background tasks."""
     return Settings(
         database_url=database_url,

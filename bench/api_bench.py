@@ -1,0 +1,361 @@
+"""API benchmark against the local services: `make bench-api`.
+
+Starts the API itself (`python -m photostore api`, uvicorn, in a subprocess) on a fresh
+database, bucket, topic and Redis prefix, and prints `RESULT name value unit` lines:
+  upload_api / upload_s3_direct / upload_ratio
+      MB/s of the same files uploaded through the API (multipart, streamed to S3) and
+      PUT straight to the same S3 server with boto3; goal: ratio >= 0.7
+  list_api_rps / list_api_p99 / list_sql_rps / list_sql_p99 / list_ratio
+      GET /v1/photos (one page of 50) at N concurrent clients, against the same SQL
+      query run straight through a psycopg pool at the same concurrency; goal: ratio >= 0.5
+
+The API runs with --workers processes (default 2, as two replicas would on two cores);
+the psycopg pool of the baseline has the API's default pool size (20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import aiohttp
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import tuple_row
+
+from photostore.api.photos_db import ListFilters, list_query
+from photostore.db.migrate import apply_migrations
+from photostore.db.pool import create_pool
+from photostore.events import admin_config, ensure_topics
+from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_env_file() -> dict[str, str]:
+    path = Path(os.environ.get("PHOTOSTORE_VAR", REPO_ROOT / "var")) / "env"
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.startswith("#")}
+
+
+def result(name: str, value: float, unit: str) -> None:
+    print(f"RESULT {name} {value:.3f} {unit}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+class Environment:
+    """A database, bucket, topic and Redis prefix of its own; removed by `close`."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.env = env
+        self.admin_url = env["PHOTOSTORE_DATABASE_URL"]
+        self.db_name = f"photostore_bench_{run}"
+        self.database_url = make_conninfo(self.admin_url, dbname=self.db_name)
+        self.bucket = f"bench-{run}"
+        self.topic = f"photoUpload.bench.{run}"
+        self.redis_prefix = f"photostore-bench:{run}:"
+        self.s3 = create_s3_client(
+            region=env["PHOTOSTORE_S3_REGION"],
+            endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
+            access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
+            secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
+            max_pool_connections=64,
+        )
+
+    def open(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db_name}"'.encode())
+        apply_migrations(self.database_url)
+        ensure_bucket(self.s3, self.bucket, self.env["PHOTOSTORE_S3_REGION"])
+        ensure_topics(self.env["PHOTOSTORE_KAFKA_BROKERS"], [self.topic])
+
+    def close(self) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'.encode())
+        delete_prefix(self.s3, self.bucket, "")
+        self.s3.delete_bucket(Bucket=self.bucket)
+        admin = AdminClient(admin_config(self.env["PHOTOSTORE_KAFKA_BROKERS"]))
+        for future in admin.delete_topics([self.topic]).values():
+            future.result(timeout=10)
+
+    def api_env(self, port: int) -> dict[str, str]:
+        env = self.env
+        return {
+            **os.environ,
+            "PYTHONSAFEPATH": "1",
+            "PHOTOSTORE_API_PORT": str(port),
+            "PHOTOSTORE_DATABASE_URL": self.database_url,
+            "PHOTOSTORE_REDIS_URL": env["PHOTOSTORE_REDIS_URL"],
+            "PHOTOSTORE_REDIS_PREFIX": self.redis_prefix,
+            "PHOTOSTORE_KAFKA_BROKERS": env["PHOTOSTORE_KAFKA_BROKERS"],
+            "PHOTOSTORE_KAFKA_TOPIC": self.topic,
+            "PHOTOSTORE_S3_BUCKET": self.bucket,
+            "PHOTOSTORE_S3_REGION": env["PHOTOSTORE_S3_REGION"],
+            "PHOTOSTORE_S3_ENDPOINT": env["PHOTOSTORE_S3_ENDPOINT"],
+            "PHOTOSTORE_S3_ACCESS_KEY": env["PHOTOSTORE_S3_ACCESS_KEY"],
+            "PHOTOSTORE_S3_SECRET_KEY": env["PHOTOSTORE_S3_SECRET_KEY"],
+            "PHOTOSTORE_RATE_LIMIT_REQUESTS": str(10**9),
+            "PHOTOSTORE_MAX_UPLOAD_BYTES": str(1 << 30),
+        }
+
+
+def start_api(environment: Environment, port: int, workers: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "photostore",
+            "api",
+            "--host",
+            "127.0.0.1",
+            "--workers",
+            str(workers),
+        ],
+        env=environment.api_env(port),
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the API did not start in 60 s")
+
+
+async def login(session: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    body = {"email": f"bench-{uuid.uuid4().hex[:8]}@example.com", "password": "bench-password"}
+    async with session.post(f"{base}/v1/auth/register", json=body) as response:
+        assert response.status == 201, await response.text()
+    async with session.post(f"{base}/v1/auth/login", json=body) as response:
+        token = (await response.json())["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_files(count: int, size: int) -> list[bytearray]:
+    return [bytearray(b"\xff\xd8\xff\xe0" + os.urandom(size - 4)) for _ in range(count)]
+
+
+def direct_put(
+    environment: Environment, files: list[bytearray], concurrency: int, tag: str
+) -> float:
+    def put(index: int) -> None:
+        environment.s3.put_object(
+            Bucket=environment.bucket,
+            Key=f"direct/{tag}/{index}",
+            Body=bytes(files[index]),
+            ContentType="image/jpeg",
+        )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(put, range(len(files))))
+    return time.perf_counter() - started
+
+
+async def api_upload(
+    session: aiohttp.ClientSession,
+    base: str,
+    headers: dict[str, str],
+    files: list[bytearray],
+    concurrency: int,
+) -> float:
+    queue = list(range(len(files)))
+
+    async def worker() -> None:
+        while queue:
+            index = queue.pop()
+            form = aiohttp.FormData()
+            form.add_field("file", bytes(files[index]), filename=f"{index}.jpg")
+            async with session.post(f"{base}/v1/photos", data=form, headers=headers) as response:
+                assert response.status == 201, await response.text()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def bench_upload(
+    environment: Environment,
+    session: aiohttp.ClientSession,
+    base: str,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+) -> None:
+    files = make_files(args.files, args.file_mib * 1024 * 1024)
+    total_mb = sum(len(f) for f in files) / 1e6
+    api_best = direct_best = float("inf")
+    for round_ in range(args.rounds):
+        for f in files:  # new bytes each round, so no upload is a duplicate
+            f[4:12] = os.urandom(8)
+        direct_best = min(
+            direct_best,
+            await asyncio.to_thread(direct_put, environment, files, args.concurrency, str(round_)),
+        )
+        api_best = min(api_best, await api_upload(session, base, headers, files, args.concurrency))
+    api_rate, direct_rate = total_mb / api_best, total_mb / direct_best
+    result("upload_api", api_rate, "MB/s")
+    result("upload_s3_direct", direct_rate, "MB/s")
+    result("upload_ratio", api_rate / direct_rate, "ratio")
+
+
+async def closed_loop(
+    clients: int, seconds: float, call: Callable[[], Awaitable[None]], latencies: list[float]
+) -> float:
+    """Run `call` from `clients` tasks for `seconds`, appending latencies; return the time."""
+    stop = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - started
+
+
+def seed_rows(database_url: str, user_id: str, rows: int) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256, tags,"
+            " created_at)"
+            " SELECT gen_random_uuid(), %s, 'IMG_' || n || '.jpg', 'seed/' || n, 1000 + n,"
+            " 'image/jpeg', encode(sha256(n::text::bytea), 'hex'), ARRAY['t' || (n %% 10)],"
+            " now() - make_interval(secs => n) FROM generate_series(1, %s) AS n",
+            (user_id, rows),
+        )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE photos")
+
+
+async def bench_list(
+    environment: Environment,
+    session: aiohttp.ClientSession,
+    base: str,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+) -> None:
+    async with session.get(f"{base}/v1/auth/me", headers=headers) as response:
+        user_id = (await response.json())["id"]
+    await asyncio.to_thread(seed_rows, environment.database_url, user_id, args.rows)
+    url = f"{base}/v1/photos?limit={args.page}"
+
+    async def via_api() -> None:
+        async with session.get(url, headers=headers) as response:
+            await response.read()
+            assert response.status == 200
+
+    pool = create_pool(environment.database_url, min_size=args.pool, max_size=args.pool)
+    await pool.open(wait=True)
+
+    # The very query the API runs for that page.
+    query, params = list_query(
+        uuid.UUID(user_id), trash=False, filters=ListFilters(), after=None, limit=args.page + 1
+    )
+
+    async def via_sql() -> None:
+        async with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(query, params)
+            await cur.fetchall()
+
+    # Short alternating windows, so both paths see the same background load.
+    samples: dict[str, list[float]] = {"api": [], "sql": []}
+    elapsed = {"api": 0.0, "sql": 0.0}
+    window = args.seconds / args.windows
+    try:
+        for call in (via_api, via_sql):  # warm up both paths
+            await closed_loop(args.clients, 1.0, call, [])
+        for _ in range(args.windows):
+            for name, call in (("api", via_api), ("sql", via_sql)):
+                elapsed[name] += await closed_loop(args.clients, window, call, samples[name])
+    finally:
+        await pool.close()
+    api_rps, sql_rps = (len(samples[n]) / elapsed[n] for n in ("api", "sql"))
+    api_p99, sql_p99 = p99(samples["api"]), p99(samples["sql"])
+    result("list_api_rps", api_rps, "req/s")
+    result("list_api_p99", api_p99 * 1000, "ms")
+    result("list_sql_rps", sql_rps, "req/s")
+    result("list_sql_p99", sql_p99 * 1000, "ms")
+    result("list_ratio", api_rps / sql_rps, "ratio")
+    result("list_api_workers", args.workers, "processes")
+
+
+async def run(environment: Environment, port: int, args: argparse.Namespace) -> None:
+    base = f"http://127.0.0.1:{port}"
+    connector = aiohttp.TCPConnector(limit=max(args.clients, args.concurrency) + 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        headers = await login(session, base)
+        if not args.skip_upload:
+            await bench_upload(environment, session, base, headers, args)
+        if not args.skip_list:
+            await bench_list(environment, session, base, headers, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=16, help="files per upload round")
+    parser.add_argument("--file-mib", type=int, default=12, help="size of each file")
+    parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
+    parser.add_argument("--rounds", type=int, default=3, help="upload rounds (best is kept)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent list clients")
+    parser.add_argument("--seconds", type=float, default=12.0, help="list time per path")
+    parser.add_argument("--windows", type=int, default=4, help="alternating list windows")
+    parser.add_argument("--rows", type=int, default=5000, help="photos of the listing user")
+    parser.add_argument("--page", type=int, default=50, help="page size")
+    parser.add_argument("--pool", type=int, default=20, help="psycopg pool size of the baseline")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="API worker processes (default 2: one per core here, as replicas would be)",
+    )
+    parser.add_argument("--skip-upload", action="store_true")
+    parser.add_argument("--skip-list", action="store_true")
+    args = parser.parse_args()
+
+    environment = Environment(read_env_file())
+    environment.open()
+    port = free_port()
+    api = start_api(environment, port, args.workers)
+    try:
+        asyncio.run(run(environment, port, args))
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+        environment.close()
+
+
+if __name__ == "__main__":
+    main()

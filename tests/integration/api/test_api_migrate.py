@@ -1,0 +1,110 @@
+"""Migrations against a real PostgreSQL: concurrent runs, checksums, the schema contract."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from photostore.db.migrate import Migration, MigrationError, apply_migrations, load_migrations
+
+
+@pytest.fixture
+def empty_db(admin_db_url: str) -> Iterator[str]:
+    name = f"photostore_migrate_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield make_conninfo(admin_db_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_db_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def test_two_concurrent_runs_apply_each_migration_once(empty_db: str) -> None:
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(apply_migrations(empty_db))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    expected = [m.version for m in load_migrations()]
+    assert sorted(results, key=len) == [[], expected]
+    with psycopg.connect(empty_db) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == expected
+
+
+def test_a_changed_applied_migration_is_refused(empty_db: str) -> None:
+    apply_migrations(empty_db)
+    first = load_migrations()[0]
+    tampered = Migration(first.version, first.name, first.sql + "\n-- edited\n")
+    with pytest.raises(MigrationError, match="changed after"):
+        apply_migrations(empty_db, [tampered])
+
+
+def test_cli_migrates_the_database_in_the_environment_variable(
+    empty_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photostore.__main__ import main
+
+    monkeypatch.setenv("PHOTOSTORE_DATABASE_URL", empty_db)
+    main(["migrate"])
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (
+            len(load_migrations()),
+        )
+
+
+def test_photos_table_has_the_columns_the_processor_writes(database_url: str) -> None:
+    expected = {
+        "processing_status": "text",
+        "processing_error": "text",
+        "processed_at": "timestamp with time zone",
+        "width": "integer",
+        "height": "integer",
+        "taken_at": "timestamp with time zone",
+        "camera_make": "text",
+        "camera_model": "text",
+        "location": "USER-DEFINED",
+        "exif": "jsonb",
+        "ahash": "bigint",
+        "dhash": "bigint",
+        "phash": "bigint",
+        "blur_score": "double precision",
+        "dominant_colors": "jsonb",
+        "color_histogram": "jsonb",
+        "thumbnails": "jsonb",
+    }
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = 'photos'"
+        ).fetchall()
+        indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'photos'"
+            ).fetchall()
+        }
+    columns = dict(rows)
+    assert {name: columns.get(name) for name in expected} == expected
+    assert any("(user_id, created_at DESC, id DESC)" in i for i in indexes)
+    assert any("gin_trgm_ops" in i for i in indexes)
+    assert any("USING gist (location)" in i for i in indexes)
+    assert any("UNIQUE" in i and "(user_id, sha256)" in i for i in indexes)

@@ -1,0 +1,206 @@
+"""API components that need no server: errors, settings, rate limits, metrics, S3 writer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import redis.exceptions
+from botocore.exceptions import ClientError, EndpointConnectionError
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, generate_latest
+from pydantic import BaseModel
+
+from photostore.api.config import Settings
+from photostore.api.errors import ApiError, install_error_handlers
+from photostore.api.http_metrics import HttpMetricsMiddleware
+from photostore.api.object_writer import ObjectWriter
+from photostore.api.ratelimit import RateLimit
+from photostore.metrics import create_http_metrics
+
+
+class Body(BaseModel):
+    n: int
+
+
+def _app_raising(exc: Exception) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    @app.post("/typed")
+    async def typed(body: Body) -> int:
+        return body.n
+
+    return app
+
+
+async def _call(
+    app: FastAPI, method: str = "GET", path: str = "/boom", **kw: Any
+) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.request(method, path, **kw)
+
+
+@pytest.mark.parametrize(
+    ("exc", "dependency"),
+    [
+        (psycopg.OperationalError("connection refused"), "PostgreSQL"),
+        (redis.exceptions.ConnectionError("refused"), "Redis"),
+        (EndpointConnectionError(endpoint_url="http://s3"), "S3"),
+        (ClientError({"Error": {"Code": "NoSuchBucket"}}, "PutObject"), "S3"),
+    ],
+)
+async def test_dependency_failures_are_503_naming_the_dependency(
+    exc: Exception, dependency: str
+) -> None:
+    response = await _call(_app_raising(exc))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {
+        "error": {
+            "code": "dependency_unavailable",
+            "message": f"{dependency} is unavailable; try again later",
+            "details": {"dependency": dependency},
+        }
+    }
+
+
+async def test_api_errors_keep_their_shape_and_headers() -> None:
+    exc = ApiError(429, "rate_limited", "slow down", headers={"Retry-After": "3"})
+    response = await _call(_app_raising(exc))
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+    assert response.json() == {"error": {"code": "rate_limited", "message": "slow down"}}
+
+
+async def test_unexpected_errors_are_500_without_internals() -> None:
+    response = await _call(_app_raising(RuntimeError("secret detail")))
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+async def test_validation_errors_and_unknown_routes_are_json() -> None:
+    app = _app_raising(RuntimeError())
+    invalid = await _call(app, "POST", "/typed", json={"n": "x"})
+    assert invalid.status_code == 422
+    assert invalid.json()["error"]["code"] == "validation_error"
+    assert invalid.json()["error"]["details"][0]["loc"] == ["body", "n"]
+    missing = await _call(app, "GET", "/nope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_rate_limit_allows_n_then_answers_429_with_retry_after() -> None:
+    limit = RateLimit(requests=3, window_seconds=10)
+    for count in (1, 2, 3):
+        limit.check(count, 10)
+    with pytest.raises(ApiError) as raised:
+        limit.check(4, 7)
+    assert raised.value.status == 429
+    assert raised.value.headers == {"Retry-After": "7"}
+    with pytest.raises(ApiError) as no_ttl:
+        limit.check(5, -1)
+    assert no_ttl.value.headers == {"Retry-After": "10"}
+
+
+def test_settings_come_from_photostore_env_and_hide_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PHOTOSTORE_DATABASE_URL", "postgresql://u:hunter2@db/p")
+    monkeypatch.setenv("PHOTOSTORE_S3_SECRET_KEY", "s3-secret-value")
+    monkeypatch.setenv("PHOTOSTORE_RATE_LIMIT_REQUESTS", "7")
+    monkeypatch.setenv("PHOTOSTORE_KAFKA_BROKERS", "k1:9092,k2:9092")
+    settings = Settings()
+    assert settings.rate_limit_requests == 7
+    assert settings.rate_limit_window_seconds == 10
+    assert settings.kafka_topic == "photoUpload"
+    assert settings.api_port == 8080
+    assert settings.kafka_brokers == "k1:9092,k2:9092"
+    assert settings.database_url.get_secret_value() == "postgresql://u:hunter2@db/p"
+    assert "hunter2" not in repr(settings) and "s3-secret-value" not in str(settings)
+
+
+def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOTOSTORE_RATE_LIMIT_REQUESTS", "0")
+    with pytest.raises(ValueError, match="rate_limit_requests"):
+        Settings()
+
+
+async def test_metrics_use_the_route_template_not_the_path() -> None:
+    registry = CollectorRegistry()
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> int:
+        return item_id
+
+    app.add_middleware(HttpMetricsMiddleware, metrics=create_http_metrics("api", registry))
+    for path in ("/items/1", "/items/2", "/items/x", "/other"):
+        await _call(app, "GET", path)
+    text = generate_latest(registry).decode()
+    assert (
+        'http_requests_total{method="GET",route="/items/{item_id}",service="api",status="200"} 2.0'
+        in text
+    )
+    assert 'route="/items/{item_id}",service="api",status="422"} 1.0' in text
+    assert 'route="<unmatched>",service="api",status="404"} 1.0' in text
+    assert "/items/1" not in text
+
+
+class FakeS3:
+    """Records calls like boto3's S3 client would receive them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def record(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((name, kwargs))
+            return {"UploadId": "u1", "ETag": f'"e{len(self.calls)}"'}
+
+        return record
+
+
+async def test_small_object_is_one_put() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100)  # type: ignore[arg-type]
+    await writer.write(b"x" * 60)
+    await writer.close()
+    assert [name for name, _ in s3.calls] == ["put_object"]
+    assert s3.calls[0][1]["Body"] == b"x" * 60
+
+
+async def test_large_object_goes_up_in_bounded_parts() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100)  # type: ignore[arg-type]
+    for _ in range(5):
+        await writer.write(b"y" * 70)  # 350 bytes in all
+    await writer.close()
+    names = [name for name, _ in s3.calls]
+    assert names == ["create_multipart_upload"] + ["upload_part"] * 4 + [
+        "complete_multipart_upload"
+    ]
+    sizes = [len(kw["Body"]) for name, kw in s3.calls if name == "upload_part"]
+    assert sizes == [100, 100, 100, 50]
+    parts = s3.calls[-1][1]["MultipartUpload"]["Parts"]
+    assert [p["PartNumber"] for p in parts] == [1, 2, 3, 4]
+    assert all(p["ETag"] for p in parts)
+
+
+async def test_discard_aborts_an_unfinished_multipart_upload() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100)  # type: ignore[arg-type]
+    await writer.write(b"z" * 250)
+    assert not writer.clean
+    await writer.discard()
+    await asyncio.sleep(0)
+    assert s3.calls[-1][0] == "abort_multipart_upload"
+    assert writer.clean
