@@ -1,0 +1,89 @@
+"""Decoding a photo's bytes to 8-bit RGB pixels, upright, at no more resolution than needed.
+
+JPEG's DCT scaling (`Image.draft`) decodes at 1/2, 1/4 or 1/8 size directly, which is most of
+the speed of a thumbnailer: a 12 MP photo decoded for a 250 px thumbnail costs 1/64 of the
+pixels. The draft is chosen so the decoded long edge stays at least the largest output size.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from photostore.processor.exif import PhotoExif, read_exif
+
+try:
+    import pillow_heif
+except ImportError:  # HEIC support is optional; without it HEIC photos fail as undecodable.
+    HEIF_SUPPORTED = False
+else:
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+
+# EXIF orientation -> the transpose that makes the photo upright (as ImageOps.exif_transpose).
+_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+class UndecodablePhotoError(ValueError):
+    """The bytes are not an image we can read (corrupt, truncated or unknown format)."""
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    pixels: np.ndarray[Any, np.dtype[np.uint8]]
+    """(height, width, 3) RGB, upright, possibly reduced by JPEG draft decoding."""
+    width: int
+    """Width of the full-resolution photo, upright."""
+    height: int
+    exif: PhotoExif
+    format: str
+
+
+def draft_request(width: int, height: int, min_long_edge: int) -> tuple[int, int]:
+    """The smallest size to ask `Image.draft` for so the decoded long edge is >= min_long_edge."""
+    scale = min(1.0, min_long_edge / max(width, height))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def decode_photo(data: bytes, min_long_edge: int | None = None) -> DecodedPhoto:
+    """Decode, reduce (JPEG only) and make upright; `min_long_edge=None` decodes at full size."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            full_width, full_height = image.size
+            exif = read_exif(image)
+            if min_long_edge is not None:
+                image.draft("RGB", draft_request(full_width, full_height, min_long_edge))
+            rgb = image.convert("RGB")
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+    ) as exc:
+        raise UndecodablePhotoError(f"cannot decode image: {exc}") from exc
+    if exif.orientation in _UPRIGHT:
+        rgb = rgb.transpose(_UPRIGHT[exif.orientation])
+    if exif.orientation >= 5:
+        full_width, full_height = full_height, full_width
+    return DecodedPhoto(
+        pixels=np.asarray(rgb),
+        width=full_width,
+        height=full_height,
+        exif=exif,
+        format=str(image.format),
+    )

@@ -1,0 +1,141 @@
+"""Decoding: JPEG draft reduction, EXIF orientation and fields, HEIC, corrupt input."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image
+from skimage import data
+
+from photostore.processor.decode import (
+    HEIF_SUPPORTED,
+    UndecodablePhotoError,
+    decode_photo,
+    draft_request,
+)
+from photostore.processor.exif import parse_exif_datetime
+
+
+def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, exif=exif if exif is not None else Image.Exif())
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def large() -> Image.Image:
+    return Image.fromarray(data.coffee()).resize((2400, 1600), Image.Resampling.LANCZOS)
+
+
+def _camera_exif(orientation: int = 1) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Canon\x00"
+    exif[0x0110] = "EOS R5"
+    exif[0x0112] = orientation
+    detail = exif.get_ifd(ExifTags.IFD.Exif)
+    detail[0x9003] = "2024:05:06 07:08:09"
+    detail[0x9011] = "+02:00"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps.update({1: "N", 2: (52.0, 22.0, 30.0), 3: "W", 4: (4.0, 30.0, 0.0)})
+    return exif
+
+
+def test_jpeg_is_draft_decoded_but_never_below_the_target(large: Image.Image) -> None:
+    decoded = decode_photo(_jpeg(large), 250)
+    assert (decoded.width, decoded.height) == (2400, 1600)
+    height, width = decoded.pixels.shape[:2]
+    assert 250 <= max(width, height) < 2400 // 2
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.pixels.shape[2] == 3
+
+
+def test_full_decode_without_target(large: Image.Image) -> None:
+    assert decode_photo(_jpeg(large)).pixels.shape == (1600, 2400, 3)
+
+
+def test_draft_request_rounds_up() -> None:
+    assert draft_request(4000, 3000, 250) == (250, 188)
+    assert draft_request(100, 80, 250) == (100, 80)
+
+
+def test_orientation_is_applied_and_size_swapped(large: Image.Image) -> None:
+    decoded = decode_photo(_jpeg(large, _camera_exif(orientation=6)), 500)
+    assert (decoded.width, decoded.height) == (1600, 2400)
+    height, width = decoded.pixels.shape[:2]
+    assert height > width
+    # Orientation 6 means "rotate 90 clockwise to view": the original's top-left pixel area
+    # ends up at the top right.
+    upright = np.asarray(large.transpose(Image.Transpose.ROTATE_270).resize((width, height)))
+    assert np.abs(decoded.pixels.astype(int) - upright.astype(int)).mean() < 12
+
+
+def test_exif_fields_are_extracted(large: Image.Image) -> None:
+    exif = decode_photo(_jpeg(large, _camera_exif()), 250).exif
+    assert exif.camera_make == "Canon"
+    assert exif.camera_model == "EOS R5"
+    assert exif.taken_at == datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
+    assert exif.latitude == pytest.approx(52.375)
+    assert exif.longitude == pytest.approx(-4.5)
+    assert exif.tags["Make"] == "Canon"
+    assert exif.tags["GPSInfo"]["GPSLatitudeRef"] == "N"
+
+
+def test_photo_without_exif_has_empty_fields(large: Image.Image) -> None:
+    exif = decode_photo(_jpeg(large), 250).exif
+    assert exif.taken_at is None
+    assert exif.camera_make is None
+    assert exif.latitude is None
+    assert exif.tags == {}
+
+
+def test_exif_time_without_offset_is_read_as_utc() -> None:
+    assert parse_exif_datetime("2020:01:02 03:04:05") == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert parse_exif_datetime("0000:00:00 00:00:00") is None
+    assert parse_exif_datetime(None) is None
+
+
+def test_png_with_alpha_decodes_to_rgb() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (40, 30), (10, 20, 30, 128)).save(buffer, "PNG")
+    decoded = decode_photo(buffer.getvalue(), 250)
+    assert decoded.pixels.shape == (30, 40, 3)
+
+
+@pytest.mark.skipif(not HEIF_SUPPORTED, reason="pillow-heif is not installed")
+def test_heic_is_decoded(large: Image.Image) -> None:
+    buffer = io.BytesIO()
+    large.resize((600, 400)).save(buffer, "HEIF", quality=90)
+    decoded = decode_photo(buffer.getvalue(), 250)
+    assert decoded.format == "HEIF"
+    assert (decoded.width, decoded.height) == (600, 400)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"not an image at all", b"\xff\xd8\xff\xe0" + b"\x00" * 100],
+    ids=["empty", "text", "truncated-jpeg"],
+)
+def test_corrupt_bytes_raise_undecodable(payload: bytes) -> None:
+    with pytest.raises(UndecodablePhotoError):
+        decode_photo(payload, 250)
+
+
+def test_truncated_real_jpeg_is_undecodable(large: Image.Image) -> None:
+    raw = _jpeg(large)
+    with pytest.raises(UndecodablePhotoError):
+        decode_photo(raw[: len(raw) // 3], 250)
+
+
+@pytest.mark.skipif(not HEIF_SUPPORTED, reason="pillow-heif is not installed")
+def test_heic_orientation_is_applied_once() -> None:
+    """libheif rotates while decoding and pillow-heif resets the EXIF tag: no double turn."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 400), (200, 10, 10)).save(buffer, "HEIF", exif=exif.tobytes())
+    decoded = decode_photo(buffer.getvalue(), 250)
+    assert (decoded.width, decoded.height) == (400, 600)
+    assert decoded.pixels.shape == (600, 400, 3)
