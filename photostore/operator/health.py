@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 Obj = dict[str, Any]
@@ -118,3 +118,28 @@ def assess_deployment(deployment: Obj | None, pods: list[Obj] | None = None) -> 
         message=message,
         **counts,
     )
+
+
+def with_gpu_quota(health: WorkloadHealth, per_pod: int, quota_gpus: int) -> WorkloadHealth:
+    """Name a GPU quota too small for the processors, even when the ReplicaSet's
+    FailedCreate condition (which comes and goes between its retries) is not showing."""
+    needed = health.wanted * per_pod
+    if health.complete or health.problem_reason or needed <= quota_gpus:
+        return health
+    message = (
+        f"exceeded quota: {health.wanted} processors x {per_pod} nvidia.com/gpu need {needed}, "
+        f"the namespace quota allows {quota_gpus}"
+    )
+    return replace(health, problem_reason="GPUQuotaExceeded", message=message)
+
+
+def with_min_replicas(health: WorkloadHealth, min_replicas: int) -> WorkloadHealth:
+    """Under a HorizontalPodAutoscaler the Deployment starts at one pod; it is not done
+    until the HPA has brought it up to `min_replicas`."""
+    if health.wanted >= min_replicas or health.problem_reason:
+        return health
+    message = (
+        f"waiting for the HorizontalPodAutoscaler to scale from {health.wanted} "
+        f"to minReplicas {min_replicas}"
+    )
+    return replace(health, wanted=min_replicas, complete=False, message=message)

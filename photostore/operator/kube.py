@@ -8,6 +8,7 @@ borrows only the kubeconfig / in-cluster login from the `kubernetes` package.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ PLURALS = {
     "ResourceQuota": "resourcequotas",
     "Secret": "secrets",
     "Service": "services",
+    "ServiceMonitor": "servicemonitors",
 }
 
 
@@ -53,7 +55,7 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
-class Applied:
+class ApplyResult:
     """The live object after an apply, and whether the apply created it."""
 
     obj: Obj
@@ -67,12 +69,30 @@ def path(api_version: str, kind: str, namespace: str | None, name: str | None = 
     return f"{prefix}{scope}/{PLURALS[kind]}{suffix}"
 
 
+def applied_by(obj: Obj, manager: str, *fields: str) -> bool:
+    """Does `manager`'s server-side apply own the field at `fields` (e.g. "spec", "replicas")?"""
+    for entry in obj.get("metadata", {}).get("managedFields") or []:
+        if entry.get("manager") != manager or entry.get("operation") != "Apply":
+            continue
+        node = entry.get("fieldsV1") or {}
+        for name in fields:
+            node = node.get(f"f:{name}")
+            if node is None:
+                break
+        else:
+            return True
+    return False
+
+
 def _load_configuration() -> Any:
     configuration = k8s_client.Configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
     except k8s_config.ConfigException:
-        k8s_config.load_kube_config(client_configuration=configuration)
+        # KUBECONFIG is read now, not when `kubernetes` was imported (tests set it late).
+        k8s_config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
+        )
     return configuration
 
 
@@ -132,17 +152,30 @@ class KubeClient:
                 raise ApiError(response.status, str(message))
             return response.status, payload or {}
 
-    async def apply(self, obj: Obj) -> Applied:
-        """Server-side apply under the operator's field manager, taking over conflicts."""
+    async def apply(
+        self, obj: Obj, field_manager: str = FIELD_MANAGER, force: bool = True
+    ) -> ApplyResult:
+        """Server-side apply, by default under the operator's manager, taking over conflicts."""
         meta = obj["metadata"]
         status, live = await self._request(
             "PATCH",
             path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"]),
             body=obj,
             content_type=APPLY_CONTENT_TYPE,
-            params={"fieldManager": FIELD_MANAGER, "force": "true"},
+            params={"fieldManager": field_manager, "force": str(force).lower()},
         )
-        return Applied(obj=live, created=status == 201)
+        return ApplyResult(obj=live, created=status == 201)
+
+    async def serves(self, api_version: str, kind: str) -> bool:
+        """Does the apiserver know this kind (e.g. a CRD that may not be installed)?"""
+        prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        try:
+            _, listing = await self._request("GET", prefix)
+        except ApiError as error:
+            if error.status == 404:
+                return False
+            raise
+        return any(r.get("kind") == kind for r in listing.get("resources") or [])
 
     async def get(
         self, api_version: str, kind: str, namespace: str | None, name: str

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -16,11 +14,22 @@ from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name, selector_labels
 from photostore.operator.builders.jobs import BACKUP_COMPONENT, MIGRATION_COMPONENT
+from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
-from photostore.operator.health import WorkloadHealth, assess_deployment
-from photostore.operator.kube import ApiError, KubeClient, Obj
-from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.builders.processor import replicas_for_lag
+from photostore.operator.builders.quota import quota_name
+from photostore.operator.health import (
+    WorkloadHealth,
+    assess_deployment,
+    with_gpu_quota,
+    with_min_replicas,
+)
+from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
+from photostore.operator.lag import LagUnavailableError, read_lag
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
+from photostore.operator.state import Applied, Operator, fingerprint
+from photostore.operator.status import Observed, build_status, selector
+from photostore.operator.topic import TOPIC_RETRY, check_topic
 from photostore.operator.workqueue import Key
 
 logger = logging.getLogger(__name__)
@@ -28,32 +37,21 @@ logger = logging.getLogger(__name__)
 PS_API_VERSION = f"{GROUP}/{VERSION}"
 RESYNC_READY = 300.0  # watch events do the real work; this only catches missed ones
 RESYNC_NOT_READY = 10.0  # pods turning unschedulable or crash-looping emit no event we watch
+LAG_INTERVAL = 15.0  # how often scaling by Kafka lag looks at the lag
+QUOTA_WAIT = 3.0
+DISCOVERY_INTERVAL = 60.0
+HANDOVER_MANAGER = "photostore-operator-handover"
 FIRST_WAVE = {"ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap"}
 
 
-@dataclass
-class Operator:
-    """Process-wide state, created at startup and kept in kopf's memo."""
+async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
+    """Reconcile and time it; returns when to look again (None once the object is gone).
 
-    kube: KubeClient
-    metrics: OperatorMetrics
-    status_versions: dict[Key, str] = field(default_factory=dict)
-    pruned_generation: dict[Key, int] = field(default_factory=dict)
-
-    def forget(self, key: Key) -> None:
-        self.status_versions.pop(key, None)
-        self.pruned_generation.pop(key, None)
-
-
-def selector(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in labels.items())
-
-
-async def reconcile(op: Operator, key: Key) -> float | None:
-    """Reconcile and time it; returns when to look again (None once the object is gone)."""
+    Without `full`, and when nothing but the children's status changed since the last full
+    pass, only status is refreshed: three reads instead of a dozen applies."""
     started = time.monotonic()
     try:
-        again = await _reconcile(op, key)
+        again = await _reconcile(op, key, full)
     except Exception as error:
         op.metrics.reconciles.labels(result="error").inc()
         op.metrics.errors.labels(error=type(error).__name__).inc()
@@ -64,7 +62,7 @@ async def reconcile(op: Operator, key: Key) -> float | None:
     return again
 
 
-async def _reconcile(op: Operator, key: Key) -> float | None:
+async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     namespace, name = key
     body = await op.kube.get(PS_API_VERSION, KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
@@ -75,18 +73,92 @@ async def _reconcile(op: Operator, key: Key) -> float | None:
     except ValidationError as error:  # the schema should make this impossible; say so loudly
         await recorder.record(op.kube, body, recorder.WARNING, "InvalidSpec", str(error))
         return None
-    wanted = build_children(ps)
-    live, errors = await _apply_children(op, body, ps, wanted)
-    await _delete_unwanted(op, ps, key, wanted)
+    lag = await _processor_lag(op, key, ps)
+    last = op.applied[key].processors if key in op.applied else None
+    desired = _desired_processors(ps, lag, last)
+    if full or op.spec_changed(key, ps.generation) or op.applied[key].processors != desired:
+        live, errors = await _full_pass(op, key, body, ps, desired)
+    else:
+        live, errors = await _read_workloads(op, ps), op.applied[key].errors
     api = await _assess(op, ps, live.get(("Deployment", child_name(ps, API))), API)
+    if ps.spec.api.autoscaling.enabled:
+        api = with_min_replicas(api, ps.spec.api.autoscaling.min_replicas)
     processor = await _assess(
         op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
     )
-    cronjob = live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))
-    status = _status(body, ps, api, processor, cronjob, errors)
+    if ps.spec.processor.gpu.enabled and ps.spec.quota.enabled:
+        processor = with_gpu_quota(processor, ps.spec.processor.gpu.per_pod, ps.spec.quota.gpus)
+    topic = check_topic(op, key, ps)
+    observed = Observed(
+        api=api,
+        processor=processor,
+        cronjob=live.get(("CronJob", child_name(ps, BACKUP_COMPONENT))),
+        errors=errors,
+        lag=lag,
+        desired_processors=desired,
+        extra=[topic] if topic else [],
+    )
+    previous = (body.get("status") or {}).get("conditions") or []
+    status = build_status(ps, previous, observed, recorder.now_rfc3339())
     await _write_status(op, key, body, status)
-    ready = not errors and api.complete and processor.complete
-    return RESYNC_READY if ready else RESYNC_NOT_READY
+    again = RESYNC_READY if observed.ready else RESYNC_NOT_READY
+    if topic is not None and not topic.status:
+        again = min(again, TOPIC_RETRY)
+    return min(again, LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
+
+
+def _desired_processors(ps: PhotoStorage, lag: int | None, last: int | None) -> int | None:
+    """Processors the lag asks for; without a reading, the last choice (not a reset)."""
+    scaling = ps.spec.processor.autoscaling
+    if not scaling.enabled:
+        return None
+    if lag is not None:
+        return replicas_for_lag(lag, scaling)
+    return None if last is None else max(scaling.min_replicas, min(scaling.max_replicas, last))
+
+
+async def _processor_lag(op: Operator, key: Key, ps: PhotoStorage) -> int | None:
+    """Consumer lag, read at most every LAG_INTERVAL; None when scaling by lag is off or
+    the lag cannot be read."""
+    if not ps.spec.processor.autoscaling.enabled:
+        return None
+    now = time.monotonic()
+    read_at, lag = op.lag_readings.get(key, (0.0, None))
+    if now - read_at < LAG_INTERVAL:
+        return lag
+    kafka = ps.spec.kafka
+    try:
+        lag = await asyncio.to_thread(read_lag, kafka.brokers, kafka.topic, kafka.consumer_group)
+    except LagUnavailableError as error:
+        logger.warning("consumer lag of %s/%s unavailable: %s", *key, error)
+        lag = None
+    op.lag_readings[key] = (now, lag)
+    return lag
+
+
+async def _full_pass(
+    op: Operator, key: Key, body: Obj, ps: PhotoStorage, desired: int | None
+) -> tuple[dict[tuple[str, str], Obj], list[str]]:
+    monitors = ps.spec.monitoring.enabled and await _serves_service_monitors(op)
+    wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
+    if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
+        await _hand_replicas_to_hpa(op, ps)
+    live, errors = await _apply_children(op, body, ps, wanted)
+    await _delete_unwanted(op, body, ps, key, wanted)
+    fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
+    op.applied[key] = Applied(ps.generation, fingerprints, errors, processors=desired)
+    return live, errors
+
+
+async def _read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str], Obj]:
+    """The children that status is made of, read fresh."""
+    wanted = [
+        ("apps/v1", "Deployment", child_name(ps, API)),
+        ("apps/v1", "Deployment", child_name(ps, PROCESSOR)),
+        ("batch/v1", "CronJob", child_name(ps, BACKUP_COMPONENT)),
+    ]
+    found = await asyncio.gather(*(op.kube.get(v, k, ps.namespace, n) for v, k, n in wanted))
+    return {(k, n): obj for (_, k, n), obj in zip(wanted, found, strict=True) if obj is not None}
 
 
 async def _apply_children(
@@ -99,7 +171,10 @@ async def _apply_children(
     ]
     live: dict[tuple[str, str], Obj] = {}
     errors: list[str] = []
-    for wave in waves:
+    created: list[str] = []
+    for number, wave in enumerate(waves):
+        if number == 1:
+            await _quota_counted(op, ps, live.get(("ResourceQuota", quota_name(ps))))
         results = await asyncio.gather(*(op.kube.apply(o) for o in wave), return_exceptions=True)
         for obj, result in zip(wave, results, strict=True):
             what = f"{obj['kind']} {obj['metadata']['name']}"
@@ -112,19 +187,87 @@ async def _apply_children(
             live[(obj["kind"], obj["metadata"]["name"])] = result.obj
             op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
             if result.created:
-                await recorder.record(op.kube, body, recorder.NORMAL, "Created", f"Created {what}")
+                created.append(what)
                 if obj["kind"] == "Job":
                     await _prune_old_migrations(op, ps, obj["metadata"]["name"])
+                if (obj["kind"], obj["metadata"]["name"]) == ("Deployment", child_name(ps, API)):
+                    live[("Deployment", child_name(ps, API))] = await _start_at_min(
+                        op, ps, result.obj
+                    )
+    if created:  # one Event per pass, not one per child: a first apply creates a dozen
+        message = "Created " + ", ".join(created)
+        await recorder.record(op.kube, body, recorder.NORMAL, "Created", message)
     return live, errors
 
 
-async def _delete_unwanted(op: Operator, ps: PhotoStorage, key: Key, wanted: list[Obj]) -> None:
+async def _serves_service_monitors(op: Operator) -> bool:
+    """Whether the Prometheus Operator's CRDs are installed, asked at most once a minute."""
+    checked_at, served = op.service_monitors
+    if time.monotonic() - checked_at > DISCOVERY_INTERVAL:
+        served = await op.kube.serves(SERVICE_MONITOR_API, "ServiceMonitor")
+        op.service_monitors = (time.monotonic(), served)
+    return served
+
+
+def _replicas_patch(ps: PhotoStorage, replicas: int) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": child_name(ps, API), "namespace": ps.namespace},
+        "spec": {"replicas": replicas},
+    }
+
+
+async def _hand_replicas_to_hpa(op: Operator, ps: PhotoStorage) -> None:
+    """When autoscaling is switched on, the operator stops applying `replicas`. Were it the
+    field's only owner, the apiserver would reset it to 1 until the HPA acts; a handover
+    manager takes it over at its current value first (the documented SSA handover)."""
+    name = child_name(ps, API)
+    live = await op.kube.get("apps/v1", "Deployment", ps.namespace, name)
+    if live is None or not applied_by(live, FIELD_MANAGER, "spec", "replicas"):
+        return
+    patch = _replicas_patch(ps, live["spec"]["replicas"])
+    await op.kube.apply(patch, field_manager=HANDOVER_MANAGER, force=False)
+
+
+async def _start_at_min(op: Operator, ps: PhotoStorage, created: Obj) -> Obj:
+    """A new autoscaled API Deployment starts at one pod until the HPA's first sync; start
+    it at minReplicas instead, under the handover manager so the HPA can take it over."""
+    scaling = ps.spec.api.autoscaling
+    if not scaling.enabled or created["spec"].get("replicas", 1) >= scaling.min_replicas:
+        return created
+    patch = _replicas_patch(ps, scaling.min_replicas)
+    return (await op.kube.apply(patch, field_manager=HANDOVER_MANAGER, force=False)).obj
+
+
+async def _quota_counted(op: Operator, ps: PhotoStorage, quota: Obj | None) -> None:
+    """Pods are refused while a new ResourceQuota has no usage computed, and the ReplicaSet
+    then backs off for seconds; so give the quota controller a moment first."""
+    deadline = time.monotonic() + QUOTA_WAIT
+    while quota is not None and time.monotonic() < deadline:
+        if (quota.get("status") or {}).get("hard") == quota["spec"]["hard"]:
+            return
+        await asyncio.sleep(0.05)
+        quota = await op.kube.get("v1", "ResourceQuota", ps.namespace, quota_name(ps))
+
+
+async def _delete_unwanted(
+    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj]
+) -> None:
     """Remove children a spec change switched off; once per generation is enough."""
     if op.pruned_generation.get(key) == ps.generation:
         return
+    deleted = []
     for api_version, kind, name in unwanted(ps, wanted):
+        found = await op.kube.get(api_version, kind, ps.namespace, name)
+        owners = (found or {}).get("metadata", {}).get("ownerReferences") or []
+        if not any(o.get("uid") == ps.uid and o.get("controller") for o in owners):
+            continue  # absent, or someone else's object of the same name
         if await op.kube.delete(api_version, kind, ps.namespace, name):
-            logger.info("deleted %s %s/%s, no longer wanted", kind, ps.namespace, name)
+            deleted.append(f"{kind} {name}")
+    if deleted:
+        message = "Deleted " + ", ".join(deleted) + " (switched off in the spec)"
+        await recorder.record(op.kube, body, recorder.NORMAL, "Deleted", message)
     op.pruned_generation[key] = ps.generation
 
 
@@ -146,42 +289,6 @@ async def _assess(
         return health
     pods = await op.kube.list("v1", "Pod", ps.namespace, selector(selector_labels(ps, component)))
     return assess_deployment(deployment, pods)
-
-
-def _workload_status(ps: PhotoStorage, health: WorkloadHealth, component: str) -> Obj:
-    return {
-        "replicas": health.replicas,
-        "readyReplicas": health.ready,
-        "updatedReplicas": health.updated,
-        "availableReplicas": health.available,
-        "selector": selector(selector_labels(ps, component)),
-        "summary": health.summary,
-    }
-
-
-def _status(
-    body: Obj,
-    ps: PhotoStorage,
-    api: WorkloadHealth,
-    processor: WorkloadHealth,
-    cronjob: Obj | None,
-    errors: list[str],
-) -> Obj:
-    previous = (body.get("status") or {}).get("conditions") or []
-    found = conditions.findings(api, processor, errors)
-    status: dict[str, Any] = {
-        "observedGeneration": ps.generation,
-        "conditions": conditions.settle(previous, found, ps.generation, recorder.now_rfc3339()),
-        "api": _workload_status(ps, api, API),
-        "processor": _workload_status(ps, processor, PROCESSOR),
-    }
-    cron_status = (cronjob or {}).get("status") or {}
-    backup = {
-        "lastScheduleTime": cron_status.get("lastScheduleTime"),
-        "lastSuccessfulTime": cron_status.get("lastSuccessfulTime"),
-    }
-    status["backup"] = {k: v for k, v in backup.items() if v}
-    return status
 
 
 async def _write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:

@@ -21,6 +21,10 @@ SHORT_NAMES = ["ps", "photostore"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 
 
@@ -159,7 +163,10 @@ class ApiAutoscaling(Model):
     max_replicas: int = Field(default=50, ge=1, le=1000, description="Most API pods.")
     target_cpu_utilization_percentage: int = Field(
         default=70,
-        alias="targetCPUUtilizationPercentage", ge=1, le=100, description="Average CPU utilisation the HPA aims for."
+        alias="targetCPUUtilizationPercentage",
+        ge=1,
+        le=100,
+        description="Average CPU utilisation the HPA aims for.",
     )
 
 
@@ -176,9 +183,15 @@ class IngressPeers(Model):
         pattern=DNS_LABEL,
         description="Namespace of the ingress controller / load balancer allowed to reach the API.",
     )
-    pod_labels: dict[str, str] = Field(
+    pod_labels: dict[str, Annotated[str, Field(max_length=63, pattern=LABEL_VALUE)]] = Field(
         default_factory=lambda: {"photos.example.com/ingress": "true"},
         max_length=16,
+        json_schema_extra=rules(
+            rule(
+                f"self.all(k, k.size() <= 253 && k.matches('{LABEL_KEY}'))",
+                "pod label keys must be valid Kubernetes label keys",
+            )
+        ),
         description="Pods with these labels, in any namespace, may also reach the API on 8080.",
     )
 
@@ -186,6 +199,13 @@ class IngressPeers(Model):
 class ApiSpec(Model):
     replicas: int = Field(
         default=10, ge=0, le=1000, description="API pods when autoscaling is disabled."
+    )
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description="Seconds a rollout may make no progress before it counts as stalled"
+        " (Degraded, reason ProgressDeadlineExceeded).",
     )
     resources: Resources = Field(
         default_factory=lambda: Resources(
@@ -224,6 +244,13 @@ class LagAutoscaling(Model):
 
 class ProcessorSpec(Model):
     replicas: int = Field(default=20, ge=0, le=1000, description="Processor pods.")
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description="Seconds a rollout may make no progress before it counts as stalled"
+        " (Degraded, reason ProgressDeadlineExceeded).",
+    )
     resources: Resources = Field(
         default_factory=lambda: Resources(
             requests=ComputeResources(cpu="1", memory="2Gi"),
@@ -257,7 +284,7 @@ class Quota(Model):
 
 class Database(Model):
     host: str = Field(min_length=1, max_length=253, description="PostgreSQL host.")
-    port: int = Field(default=5432, ge=1, le=65535)
+    port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL port.")
     name: str = Field(default="photostore", min_length=1, max_length=63, description="Database.")
     ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
         default="require", description="libpq sslmode."
@@ -268,9 +295,9 @@ class Database(Model):
 
 
 class Redis(Model):
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(default=6379, ge=1, le=65535)
-    database: int = Field(default=0, ge=0, le=15)
+    host: str = Field(min_length=1, max_length=253, description="Redis host.")
+    port: int = Field(default=6379, ge=1, le=65535, description="Redis port.")
+    database: int = Field(default=0, ge=0, le=15, description="Redis database number.")
     tls: bool = Field(default=False, description="Connect with rediss://.")
     secret_name: SecretName | None = Field(
         default=None, description="Secret with key `password`, when Redis needs one."
@@ -282,12 +309,25 @@ class Kafka(Model):
         min_length=1, max_length=32, description="Bootstrap brokers, host:port."
     )
     topic: str = Field(
-        default="photoUpload", min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$"
+        default="photoUpload",
+        min_length=1,
+        max_length=249,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Topic the API publishes uploads to and the processors consume.",
     )
     partitions: int = Field(default=128, ge=1, le=10000, description="Partitions of the topic.")
-    replication_factor: int = Field(default=3, ge=1, le=10)
+    replication_factor: int = Field(default=3, ge=1, le=10, description="Topic replicas.")
     consumer_group: str = Field(
-        default="photostore-processor", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._-]+$"
+        default="photostore-processor",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Consumer group of the processors (its lag drives lag autoscaling).",
+    )
+    manage_topic: bool = Field(
+        default=True,
+        description="Create the topic when missing and add partitions when `partitions`"
+        " grows (condition KafkaTopicReady); off when the topic is managed elsewhere.",
     )
 
 
@@ -315,8 +355,10 @@ S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
 class Storage(Model):
-    bucket: str = Field(min_length=3, max_length=63, pattern=S3_BUCKET)
-    region: str = Field(default="us-east-1", min_length=1, max_length=32)
+    bucket: str = Field(
+        min_length=3, max_length=63, pattern=S3_BUCKET, description="Bucket of the photos."
+    )
+    region: str = Field(default="us-east-1", min_length=1, max_length=32, description="S3 region.")
     endpoint: str | None = Field(
         default=None,
         max_length=255,
@@ -415,7 +457,7 @@ class Condition(Model):
 
 
 class WorkloadStatus(Model):
-    replicas: int = Field(default=0, description="Pods wanted now (the HPA's choice if on).")
+    replicas: int = Field(default=0, description="Pods that exist now (scale subresource).")
     ready_replicas: int = 0
     updated_replicas: int = 0
     available_replicas: int = 0

@@ -18,11 +18,14 @@ MAX_BACKOFF = 60.0
 class WorkQueue:
     def __init__(
         self,
-        work: Callable[[Key], Awaitable[float | None]],
+        work: Callable[[Key, bool], Awaitable[float | None]],
         workers: int = 8,
         base_backoff: float = 0.5,
     ) -> None:
-        """`work` returns how long until the key should be looked at again (None: never)."""
+        """`work(key, full)` returns when to look at the key again (None: not unless told).
+
+        `full` asks for a complete pass (apply every child); otherwise a status refresh
+        is enough. A key queued both ways gets the full pass."""
         self._work = work
         self._workers = workers
         self._base_backoff = base_backoff
@@ -30,6 +33,7 @@ class WorkQueue:
         self._pending: set[Key] = set()
         self._active: set[Key] = set()
         self._dirty: set[Key] = set()
+        self._full: set[Key] = set()
         self._failures: dict[Key, int] = {}
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -48,8 +52,10 @@ class WorkQueue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    def add(self, key: Key) -> None:
+    def add(self, key: Key, full: bool = True) -> None:
         """Reconcile `key` soon; if it is being reconciled now, once more afterwards."""
+        if full:
+            self._full.add(key)
         if key in self._active:
             self._dirty.add(key)
         elif key not in self._pending:
@@ -70,6 +76,7 @@ class WorkQueue:
             timer.cancel()
         self._failures.pop(key, None)
         self._dirty.discard(key)
+        self._full.discard(key)
 
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
@@ -80,8 +87,10 @@ class WorkQueue:
             key = await self._queue.get()
             self._pending.discard(key)
             self._active.add(key)
+            full = key in self._full
+            self._full.discard(key)
             try:
-                again = await self._work(key)
+                again = await self._work(key, full)
             except asyncio.CancelledError:
                 raise
             except Exception:

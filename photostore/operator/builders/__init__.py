@@ -6,13 +6,17 @@ children that `unwanted` names.
 
 from __future__ import annotations
 
-from photostore.operator.builders import api, config, jobs, network, processor, quota
+from photostore.operator.builders import api, config, jobs, monitoring, network, processor, quota
 from photostore.operator.builders.common import Obj, child_name
 from photostore.operator.spec import PhotoStorage
 
 
-def build_children(ps: PhotoStorage, processor_lag: int | None = None) -> list[Obj]:
-    """Every child wanted now, in apply order (config before the pods that read it)."""
+def build_children(
+    ps: PhotoStorage, lag_replicas: int | None = None, service_monitors: bool = False
+) -> list[Obj]:
+    """Every child wanted now, in apply order (config before the pods that read it).
+
+    `service_monitors` says whether the cluster serves the Prometheus Operator's CRDs."""
     s = ps.spec
     children: list[Obj] = []
     if s.quota.enabled:
@@ -28,11 +32,15 @@ def build_children(ps: PhotoStorage, processor_lag: int | None = None) -> list[O
     if s.api.autoscaling.enabled:
         children.append(api.build_api_hpa(ps))
     children += [
-        processor.build_processor_deployment(ps, processor_lag),
+        processor.build_processor_deployment(ps, lag_replicas),
         processor.build_processor_pdb(ps),
     ]
     if s.backup.enabled:
         children.append(jobs.build_backup_cronjob(ps))
+    if s.monitoring.enabled:
+        children.append(monitoring.build_processor_metrics_service(ps))
+        if service_monitors:
+            children.append(monitoring.build_service_monitor(ps))
     return children
 
 
@@ -44,6 +52,8 @@ def optional_children(ps: PhotoStorage) -> list[tuple[str, str, str]]:
         ("autoscaling/v2", "HorizontalPodAutoscaler", api.api_name(ps)),
         ("batch/v1", "CronJob", child_name(ps, jobs.BACKUP_COMPONENT)),
         ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "processor-metrics")),
+        ("v1", "Service", monitoring.processor_metrics_name(ps)),
+        (monitoring.SERVICE_MONITOR_API, "ServiceMonitor", ps.name),
     ]
 
 

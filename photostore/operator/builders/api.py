@@ -88,7 +88,7 @@ def build_api_deployment(ps: PhotoStorage) -> Obj:
     deployment_spec: Obj = {
         "selector": {"matchLabels": selector_labels(ps, COMPONENT)},
         "revisionHistoryLimit": 5,
-        "progressDeadlineSeconds": 600,
+        "progressDeadlineSeconds": api.progress_deadline_seconds,
         "strategy": {
             "type": "RollingUpdate",
             "rollingUpdate": {

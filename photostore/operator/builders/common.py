@@ -13,7 +13,6 @@ MANAGED_BY = "photostore-operator"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
-OWNER_UID_LABEL = f"{GROUP}/owner-uid"
 
 Obj = dict[str, Any]
 

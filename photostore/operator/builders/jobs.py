@@ -36,12 +36,7 @@ done
 """
 
 
-def migration_name(ps: PhotoStorage) -> str:
-    """Job templates are immutable, so each image (version) gets its own Job."""
-    return child_name(ps, f"migrate-{digest(image(ps, ps.spec.images.api))}")
-
-
-def build_migration_job(ps: PhotoStorage) -> Obj:
+def _migration_template(ps: PhotoStorage) -> Obj:
     container = {
         "name": "migrate",
         "image": image(ps, ps.spec.images.api),
@@ -52,20 +47,27 @@ def build_migration_job(ps: PhotoStorage) -> Obj:
         "securityContext": RESTRICTED_CONTAINER,
     }
     return {
+        "metadata": {"labels": labels(ps, MIGRATION_COMPONENT)},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "containers": [container],
+        },
+    }
+
+
+def migration_name(ps: PhotoStorage) -> str:
+    """A Job's pod template is immutable, so each template (image, secrets) gets its own
+    Job: a new release migrates once, and nothing is left that cannot be applied."""
+    return child_name(ps, f"migrate-{digest(_migration_template(ps))}")
+
+
+def build_migration_job(ps: PhotoStorage) -> Obj:
+    return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(ps, migration_name(ps), MIGRATION_COMPONENT),
-        "spec": {
-            "backoffLimit": 6,
-            "template": {
-                "metadata": {"labels": labels(ps, MIGRATION_COMPONENT)},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "containers": [container],
-                },
-            },
-        },
+        "spec": {"backoffLimit": 6, "template": _migration_template(ps)},
     }
 
 

@@ -24,15 +24,14 @@ def _namespace_peer(namespace: str) -> Obj:
 
 
 def _policy(ps: PhotoStorage, suffix: str, pods: dict[str, str], ingress: list[Obj]) -> Obj:
+    spec: Obj = {"podSelector": {"matchLabels": pods}, "policyTypes": ["Ingress"]}
+    if ingress:  # the apiserver drops an empty list, and applying it again is a change
+        spec["ingress"] = ingress
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata(ps, child_name(ps, suffix), COMPONENT),
-        "spec": {
-            "podSelector": {"matchLabels": pods},
-            "policyTypes": ["Ingress"],
-            "ingress": ingress,
-        },
+        "spec": spec,
     }
 
 

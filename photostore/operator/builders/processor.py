@@ -49,7 +49,7 @@ def _container(ps: PhotoStorage) -> Obj:
         "ports": [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}],
         "envFrom": config.env_from(ps),
         "env": [
-            {"name": "PHOTOSTORE_PROCESSOR_DEVICE", "value": "cuda" if proc.gpu.enabled else "cpu"},
+            {"name": "PHOTOSTORE_PROCESSOR_DEVICE", "value": "gpu" if proc.gpu.enabled else "cpu"},
             *config.secret_env(ps),
         ],
         "resources": resources(requests, limits),
@@ -60,8 +60,19 @@ def _container(ps: PhotoStorage) -> Obj:
     }
 
 
-def build_processor_deployment(ps: PhotoStorage, lag: int | None = None) -> Obj:
-    """`lag` (when lag autoscaling is on and a reading exists) decides the replicas."""
+def processor_replicas(ps: PhotoStorage, lag_replicas: int | None) -> int:
+    """spec.processor.replicas, unless scaling by lag: then the count the lag asked for,
+    or, before any reading, spec.processor.replicas kept within min..max."""
+    proc = ps.spec.processor
+    if not proc.autoscaling.enabled:
+        return proc.replicas
+    if lag_replicas is not None:
+        return lag_replicas
+    return max(proc.autoscaling.min_replicas, min(proc.autoscaling.max_replicas, proc.replicas))
+
+
+def build_processor_deployment(ps: PhotoStorage, lag_replicas: int | None = None) -> Obj:
+    """`lag_replicas`: what the consumer lag asks for, when scaling by lag."""
     proc = ps.spec.processor
     template = pod_template(ps, COMPONENT, _container(ps))
     if proc.gpu.enabled:
@@ -69,24 +80,15 @@ def build_processor_deployment(ps: PhotoStorage, lag: int | None = None) -> Obj:
         template["spec"]["tolerations"] = [
             {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
         ]
-    replicas = proc.replicas
-    if proc.autoscaling.enabled:
-        replicas = (
-            replicas_for_lag(lag, proc.autoscaling)
-            if lag is not None
-            else max(
-                proc.autoscaling.min_replicas, min(proc.autoscaling.max_replicas, proc.replicas)
-            )
-        )
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(ps, processor_name(ps), COMPONENT),
         "spec": {
-            "replicas": replicas,
+            "replicas": processor_replicas(ps, lag_replicas),
             "selector": {"matchLabels": selector_labels(ps, COMPONENT)},
             "revisionHistoryLimit": 5,
-            "progressDeadlineSeconds": 600,
+            "progressDeadlineSeconds": proc.progress_deadline_seconds,
             # A GPU is freed only when its pod goes: surging would need spare GPUs.
             "strategy": {
                 "type": "RollingUpdate",

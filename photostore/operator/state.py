@@ -1,0 +1,86 @@
+"""What the operator remembers between reconciles (kept in kopf's memo via `Operator`).
+
+Nothing here is needed for correctness after a restart: it only lets a child's status
+change be answered with a status refresh instead of a full pass of applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from photostore.operator.builders.common import digest
+from photostore.operator.conditions import Finding
+from photostore.operator.kube import KubeClient
+from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.workqueue import Key
+
+
+def fingerprint(obj: Mapping[str, Any]) -> str:
+    """What a child looks like apart from its status: a change here is drift (or a spec
+    change by another controller, such as the HPA), one in status is just news."""
+    meta = obj.get("metadata") or {}
+    shape = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    shape["labels"] = meta.get("labels")
+    shape["owners"] = meta.get("ownerReferences")
+    return digest(shape)
+
+
+@dataclass
+class Applied:
+    """What the last full pass over one PhotoStorage applied."""
+
+    generation: int
+    children: dict[tuple[str, str], str]  # (kind, name) -> fingerprint of the live object
+    errors: list[str]
+    processors: int | None = None  # replicas chosen from the consumer lag, if scaling by it
+
+
+@dataclass
+class TopicCheck:
+    """The last (or running) check of one PhotoStorage's Kafka topic."""
+
+    generation: int
+    started: float
+    task: asyncio.Task[Finding] | None = None
+    finding: Finding | None = None
+
+
+def _ignore(key: Key) -> None:
+    return None
+
+
+@dataclass
+class Operator:
+    """Process-wide state, created at startup and kept in kopf's memo."""
+
+    kube: KubeClient
+    metrics: OperatorMetrics
+    status_versions: dict[Key, str] = field(default_factory=dict)
+    pruned_generation: dict[Key, int] = field(default_factory=dict)
+    applied: dict[Key, Applied] = field(default_factory=dict)
+    lag_readings: dict[Key, tuple[float, int | None]] = field(default_factory=dict)
+    service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
+    topics: dict[Key, TopicCheck] = field(default_factory=dict)
+    notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
+
+    def forget(self, key: Key) -> None:
+        check = self.topics.pop(key, None)
+        if check is not None and check.task is not None:
+            check.task.cancel()
+        self.lag_readings.pop(key, None)
+        self.status_versions.pop(key, None)
+        self.pruned_generation.pop(key, None)
+        self.applied.pop(key, None)
+
+    def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
+        """Does this child differ from what the last full pass left (or is it unknown)?"""
+        applied = self.applied.get(key)
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        return applied is None or applied.children.get(child) != fingerprint(obj)
+
+    def spec_changed(self, key: Key, generation: int) -> bool:
+        applied = self.applied.get(key)
+        return applied is None or applied.generation != generation

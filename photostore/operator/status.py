@@ -1,0 +1,69 @@
+"""The PhotoStorage status, assembled in one place from what the reconcilers found. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from photostore.operator import conditions
+from photostore.operator.builders.api import COMPONENT as API
+from photostore.operator.builders.common import selector_labels
+from photostore.operator.builders.processor import COMPONENT as PROCESSOR
+from photostore.operator.health import WorkloadHealth
+from photostore.operator.spec import PhotoStorage
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Observed:
+    api: WorkloadHealth
+    processor: WorkloadHealth
+    cronjob: Obj | None = None
+    errors: list[str] = field(default_factory=list)
+    lag: int | None = None
+    desired_processors: int | None = None
+    extra: list[conditions.Finding] = field(default_factory=list)  # e.g. KafkaTopicReady
+
+    @property
+    def ready(self) -> bool:
+        return not self.errors and self.api.complete and self.processor.complete
+
+
+def selector(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+def _workload(ps: PhotoStorage, health: WorkloadHealth, component: str) -> Obj:
+    return {
+        "replicas": health.replicas,
+        "readyReplicas": health.ready,
+        "updatedReplicas": health.updated,
+        "availableReplicas": health.available,
+        "selector": selector(selector_labels(ps, component)),
+        "summary": health.summary,
+    }
+
+
+def build_status(
+    ps: PhotoStorage, previous_conditions: list[Obj], observed: Observed, now: str
+) -> Obj:
+    found = conditions.findings(observed.api, observed.processor, observed.errors)
+    found += observed.extra
+    processor = _workload(ps, observed.processor, PROCESSOR)
+    if observed.lag is not None:
+        processor["lag"] = observed.lag
+    if observed.desired_processors is not None:
+        processor["desiredReplicas"] = observed.desired_processors
+    cron = (observed.cronjob or {}).get("status") or {}
+    backup = {
+        "lastScheduleTime": cron.get("lastScheduleTime"),
+        "lastSuccessfulTime": cron.get("lastSuccessfulTime"),
+    }
+    return {
+        "observedGeneration": ps.generation,
+        "conditions": conditions.settle(previous_conditions, found, ps.generation, now),
+        "api": _workload(ps, observed.api, API),
+        "processor": processor,
+        "backup": {k: v for k, v in backup.items() if v},
+    }

@@ -1,0 +1,100 @@
+"""The photoUpload topic: created with spec.kafka's partitions and replication when missing,
+grown when spec.kafka.partitions grows. Blocking confluent-kafka calls, run in a thread.
+
+The outcome is a `KafkaTopicReady` condition; it does not hold `Ready` back, because the
+workloads run (and report their own readiness) whatever Kafka's state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported, untyped
+    AdminClient,
+    NewPartitions,
+    NewTopic,
+)
+
+from photostore.operator.conditions import Finding
+from photostore.operator.spec import PhotoStorage
+from photostore.operator.state import Operator, TopicCheck
+from photostore.operator.workqueue import Key
+
+KAFKA_TOPIC_READY = "KafkaTopicReady"
+TOPIC_RETRY = 60.0  # a failed topic check is tried again after this long
+
+
+def ensure_topic(
+    brokers: list[str], topic: str, partitions: int, replication: int, timeout: float = 5.0
+) -> Finding:
+    admin = AdminClient(
+        {
+            "bootstrap.servers": ",".join(brokers),
+            "socket.timeout.ms": int(timeout * 1000),
+            "log_level": 2,  # unreachable brokers are reported in the condition, not logs
+        }
+    )
+    try:
+        # All topics, not just ours: asking for one by name can auto-create it with the
+        # broker's default partition count.
+        described = admin.list_topics(timeout=timeout).topics.get(topic)
+    except KafkaException as error:
+        return Finding(KAFKA_TOPIC_READY, False, "KafkaUnavailable", _describe(brokers, error))
+    try:
+        if described is None:
+            new = NewTopic(topic, num_partitions=partitions, replication_factor=replication)
+            admin.create_topics([new], request_timeout=timeout)[topic].result(timeout=timeout)
+            message = f"created {topic}: {partitions} partitions, replication {replication}"
+            return Finding(KAFKA_TOPIC_READY, True, "TopicCreated", message)
+        current = len(described.partitions)
+        if current < partitions:
+            grow = NewPartitions(topic, partitions)
+            admin.create_partitions([grow], request_timeout=timeout)[topic].result(timeout=timeout)
+            message = f"grew {topic} from {current} to {partitions} partitions"
+            return Finding(KAFKA_TOPIC_READY, True, "PartitionsAdded", message)
+    except KafkaException as error:
+        return Finding(KAFKA_TOPIC_READY, False, "TopicChangeFailed", _describe(brokers, error))
+    if current > partitions:
+        message = f"{topic} has {current} partitions; Kafka cannot shrink it to {partitions}"
+        return Finding(KAFKA_TOPIC_READY, False, "PartitionsCannotShrink", message)
+    return Finding(KAFKA_TOPIC_READY, True, "TopicExists", f"{topic}: {current} partitions")
+
+
+def _describe(brokers: list[str], error: KafkaException) -> str:
+    detail = error.args[0] if error.args else error
+    return f"{','.join(brokers)}: {getattr(detail, 'str', lambda: detail)()}"
+
+
+def check_topic(op: Operator, key: Key, ps: PhotoStorage) -> Finding | None:
+    """The KafkaTopicReady finding; the check itself runs in the background (an unreachable
+    broker costs seconds) and reports back through `op.notify`. None until the first one."""
+    kafka = ps.spec.kafka
+    if not kafka.manage_topic:
+        op.topics.pop(key, None)
+        return None
+    now = time.monotonic()
+    check = op.topics.get(key)
+    if check is not None and check.task is not None and check.task.done():
+        if not check.task.cancelled() and check.task.exception() is None:
+            check.finding = check.task.result()
+        check.task = None
+    running = check is not None and check.task is not None
+    due = (
+        check is None
+        or check.generation != ps.generation
+        or (
+            check.finding is not None
+            and not check.finding.status
+            and now - check.started > TOPIC_RETRY
+        )
+    )
+    if due and not running:
+        task = asyncio.create_task(
+            asyncio.to_thread(
+                ensure_topic, kafka.brokers, kafka.topic, kafka.partitions, kafka.replication_factor
+            )
+        )
+        task.add_done_callback(lambda _: op.notify(key))
+        op.topics[key] = TopicCheck(ps.generation, now, task, check.finding if check else None)
+    return op.topics[key].finding

@@ -1,0 +1,68 @@
+"""The operator creates the photoUpload topic on the real Kafka and grows its partitions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+from kopf.testing import KopfRunner
+from ps_cluster import Cluster, photostorage, small_spec, wait_for
+
+NAME = "photos"
+
+
+def _partitions(admin: AdminClient, topic: str) -> int:
+    described = admin.list_topics(timeout=10).topics.get(topic)
+    return len(described.partitions) if described is not None else 0
+
+
+def test_topic_is_created_then_grown_and_reported(
+    cluster: Cluster, env: dict[str, str], namespace: str, operator: KopfRunner
+) -> None:
+    brokers = env["PHOTOSTORE_KAFKA_BROKERS"]
+    topic = f"photoUpload.operator-topic.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": brokers})
+
+    def kafka(partitions: int) -> dict[str, Any]:
+        return {
+            "brokers": brokers.split(","),
+            "topic": topic,
+            "partitions": partitions,
+            "replicationFactor": 1,
+            "manageTopic": True,
+        }
+
+    try:
+        cluster.apply(photostorage(NAME, small_spec(kafka=kafka(3))), namespace)
+        created = cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="TopicCreated")
+        assert "3 partitions" in created["message"]
+        assert _partitions(admin, topic) == 3
+
+        cluster.apply(photostorage(NAME, small_spec(kafka=kafka(5))), namespace)
+        cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="PartitionsAdded")
+        assert _partitions(admin, topic) == 5
+
+        cluster.apply(photostorage(NAME, small_spec(kafka=kafka(2))), namespace)
+        cluster.wait_condition(
+            NAME, namespace, "KafkaTopicReady", status="False", reason="PartitionsCannotShrink"
+        )
+        ready = cluster.condition(NAME, namespace, "Ready")
+        assert ready is not None and ready["status"] == "True", "the topic does not gate Ready"
+    finally:
+        admin.delete_topics([topic])
+
+
+def test_unreachable_kafka_is_reported_not_fatal(
+    cluster: Cluster, namespace: str, operator: KopfRunner
+) -> None:
+    kafka = {"brokers": ["127.0.0.1:1"], "manageTopic": True}
+    cluster.apply(photostorage(NAME, small_spec(kafka=kafka)), namespace)
+    down = wait_for(
+        "KafkaTopicReady=False",
+        lambda: cluster.condition(NAME, namespace, "KafkaTopicReady"),
+        timeout=60,
+    )
+    assert (down["status"], down["reason"]) == ("False", "KafkaUnavailable")
+    assert "127.0.0.1:1" in down["message"]
+    cluster.wait_condition(NAME, namespace, "Ready", timeout=60)
