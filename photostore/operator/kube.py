@@ -45,6 +45,16 @@ PLURALS = {
 }
 
 
+async def _payload(response: aiohttp.ClientResponse) -> Obj:
+    """The JSON body, or {} when there is none. The apiserver answers some errors in plain
+    text: a request for an API group it does not serve gets "404 page not found"."""
+    if response.content_type != "application/json":
+        await response.read()
+        return {}
+    body = await response.json()
+    return body if isinstance(body, dict) else {}
+
+
 class ApiError(Exception):
     """A non-2xx answer; `status` is the HTTP code, `message` the apiserver's words."""
 
@@ -146,11 +156,11 @@ class KubeClient:
             params=params,
             headers=self._headers(content_type if body is not None else None),
         ) as response:
-            payload = await response.json(content_type=None) if response.content_length != 0 else {}
+            payload = await _payload(response)
             if response.status >= 400:
                 message = payload.get("message", response.reason) if payload else response.reason
                 raise ApiError(response.status, str(message))
-            return response.status, payload or {}
+            return response.status, payload
 
     async def apply(
         self, obj: Obj, field_manager: str = FIELD_MANAGER, force: bool = True
