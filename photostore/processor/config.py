@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from photostore.events import DEFAULT_TOPIC, dead_letter_topic
@@ -40,12 +40,6 @@ class Settings(BaseSettings):
     thumbnail_preview_size: int = Field(default=1440, ge=16, le=8192)
     thumbnail_preview_format: ThumbnailFormat = "jpg"
     thumbnail_quality: int = Field(default=82, ge=1, le=100)
-
-    @field_validator("processor_device", mode="before")
-    @classmethod
-    def _cuda_means_gpu(cls, value: object) -> object:
-        """'cuda' (what the operator's Deployment sets on GPU nodes) is accepted as 'gpu'."""
-        return "gpu" if isinstance(value, str) and value.lower() == "cuda" else value
 
     @property
     def dlq_topic(self) -> str:

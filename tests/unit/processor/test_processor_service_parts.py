@@ -57,11 +57,6 @@ def test_settings_from_environment(environment: pytest.MonkeyPatch) -> None:
     assert specs == {"grid": ("webp", 320), "preview": ("webp", 1440)}
 
 
-def test_cuda_is_accepted_as_gpu(environment: pytest.MonkeyPatch) -> None:
-    environment.setenv("PHOTOSTORE_PROCESSOR_DEVICE", "cuda")
-    assert Settings().processor_device == "gpu"
-
-
 @pytest.mark.parametrize(
     ("key", "value"),
     [("PHOTOSTORE_PROCESSOR_DEVICE", "tpu"), ("PHOTOSTORE_BATCH_SIZE", "0")],
