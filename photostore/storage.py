@@ -43,21 +43,23 @@ def create_s3_client(
     read_timeout: float = 30.0,
     max_attempts: int = 2,
     max_pool_connections: int = 32,
-    sign_payload: bool | None = None,
+    caller_checksums: bool = False,
 ) -> S3Client:
     """A boto3 S3 client; without access keys boto3's default chain (env, IRSA, ...) applies.
 
     Path-style addressing works with every S3-compatible server and with AWS. Few retries
     and short connect timeouts make an unreachable S3 fail fast rather than hang a request.
-    `sign_payload=False` skips hashing the body for the signature even over plain HTTP (as
-    boto3 already does over HTTPS); the checksum header boto3 sends still guards the bytes.
+    `caller_checksums=True` is for a caller that sends its own SHA-256 with every body (the
+    API hashes uploads anyway): boto3 then neither hashes the body for the signature nor adds
+    a CRC32 of its own, and S3 still refuses bytes that do not match.
     """
     config = Config(
         region_name=region,
         signature_version="s3v4",
-        s3={"addressing_style": "path"}
-        if sign_payload is None
-        else {"addressing_style": "path", "payload_signing_enabled": sign_payload},
+        s3={"addressing_style": "path", "payload_signing_enabled": False}
+        if caller_checksums
+        else {"addressing_style": "path"},
+        request_checksum_calculation="when_required" if caller_checksums else "when_supported",
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"max_attempts": max_attempts, "mode": "standard"},

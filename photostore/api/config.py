@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     rate_limit_requests: int = Field(default=20, ge=1)
     rate_limit_window_seconds: int = Field(default=10, ge=1)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
-    # S3 multipart part size; memory per upload in flight is about twice this.
+    # Files up to this size go to S3 in one PUT, checked by S3 against their SHA-256;
+    # larger ones as a multipart upload of `upload_part_bytes` parts (at most 3 in memory).
+    upload_single_put_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
     upload_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     cache_ttl_seconds: int = Field(default=300, ge=1)

@@ -1,14 +1,18 @@
 """Write one S3 object from a stream of chunks, holding a bounded amount in memory.
 
-Small objects (under one part) go up in a single PUT; larger ones as a multipart upload
-whose parts are sent (up to `max_in_flight` at once) while the next ones are received.
-Memory per object is at most about (max_in_flight + 1) parts.
+Objects up to `single_put_size` (most photos) go up in one PUT that carries their SHA-256,
+so S3 itself refuses bytes that changed on the way and keeps the checksum with the object.
+Larger ones go up as a multipart upload whose parts are sent (up to `max_in_flight` at once)
+while the next ones are received. Memory per object is at most about
+max(single_put_size, (max_in_flight + 1) parts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -27,6 +31,7 @@ class ObjectWriter:
         key: str,
         content_type: str,
         part_size: int,
+        single_put_size: int | None = None,
         max_in_flight: int = 2,
     ) -> None:
         self._s3 = s3
@@ -34,6 +39,7 @@ class ObjectWriter:
         self._key = key
         self._content_type = content_type
         self._part_size = part_size
+        self._single_put_size = max(part_size, single_put_size or part_size)
         self._max_in_flight = max_in_flight
         # Chunks as received, joined once per part: one copy of each byte, not several.
         self._chunks: deque[bytes] = deque()
@@ -42,13 +48,22 @@ class ObjectWriter:
         self._parts: list[dict[str, Any]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stored = False
+        self._sha256 = hashlib.sha256()
         # True while S3 holds nothing of this object (never written, or discarded).
         self.clean = True
 
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte written so far."""
+        return self._sha256.hexdigest()
+
     async def write(self, data: bytes) -> None:
         self.clean = False
+        self._sha256.update(data)
         self._chunks.append(data)
         self._buffered += len(data)
+        if self._upload_id is None and self._buffered <= self._single_put_size:
+            return
         while self._buffered >= self._part_size:
             await self._send_part(self._take(self._part_size))
 
@@ -62,6 +77,7 @@ class ObjectWriter:
                 Key=self._key,
                 Body=self._take(self._buffered),
                 ContentType=self._content_type,
+                ChecksumSHA256=_b64(self._sha256.digest()),
             )
         else:
             if self._buffered:
@@ -115,6 +131,7 @@ class ObjectWriter:
                 Bucket=self._bucket,
                 Key=self._key,
                 ContentType=self._content_type,
+                ChecksumAlgorithm="SHA256",
             )
             self._upload_id = created["UploadId"]
         await self._wait_in_flight(self._max_in_flight - 1)
@@ -124,17 +141,23 @@ class ObjectWriter:
 
     async def _upload_part(self, number: int, body: bytes) -> None:
         assert self._upload_id is not None
-        result = await asyncio.to_thread(
-            self._s3.upload_part,
-            Bucket=self._bucket,
-            Key=self._key,
-            UploadId=self._upload_id,
-            PartNumber=number,
-            Body=body,
-        )
-        # Only the ETag: echoing per-part checksums into the completion is refused by S3
-        # servers when the upload was not created with a checksum algorithm.
-        self._parts[number - 1]["ETag"] = result["ETag"]
+        upload_id = self._upload_id
+
+        def upload() -> dict[str, Any]:
+            # Hashed here, in the worker thread, so the event loop goes on receiving.
+            checksum = _b64(hashlib.sha256(body).digest())
+            result = self._s3.upload_part(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                ChecksumSHA256=checksum,
+            )
+            # S3 checks each part against its checksum, and the completion against the list.
+            return {"ETag": result["ETag"], "ChecksumSHA256": checksum}
+
+        self._parts[number - 1].update(await asyncio.to_thread(upload))
 
     async def _wait_in_flight(self, at_most: int) -> None:
         """Wait until at most `at_most` parts are in flight; raise the first failure."""
@@ -143,3 +166,7 @@ class ObjectWriter:
             self._in_flight -= done
             for task in done:
                 task.result()
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()

@@ -73,9 +73,7 @@ def create_services(
             if settings.s3_secret_key
             else None,
             connect_timeout=timeout,
-            # The API hashes every upload itself (SHA-256) and boto3 adds a CRC32 checksum;
-            # a signed payload would hash every byte once more.
-            sign_payload=False,
+            caller_checksums=True,
         ),
         producer=Producer(
             producer_config(

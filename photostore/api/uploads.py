@@ -12,7 +12,6 @@ Ordering guarantees that nothing is orphaned:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import unicodedata
@@ -101,7 +100,6 @@ async def _stream_file(
     """Read the body, writing the file to S3; return (writer, content type, sha256, size)."""
     settings = services.settings
     boundary = multipart_boundary(request.headers.get("content-type"))
-    digest = hashlib.sha256()
     size = 0
     head = bytearray()
     content_type = ""
@@ -121,7 +119,6 @@ async def _stream_file(
                     raise ApiError(
                         413, "too_large", f"the file exceeds {settings.max_upload_bytes} bytes"
                     )
-                digest.update(event.data)
                 if form.writer is not None:
                     await form.writer.write(event.data)
                     continue
@@ -145,13 +142,18 @@ async def _stream_file(
         if form.writer is not None:
             await form.writer.discard()
         raise
-    return form.writer, content_type, digest.hexdigest(), size
+    return form.writer, content_type, form.writer.sha256, size
 
 
 def _writer(services: Services, key: str, content_type: str) -> ObjectWriter:
     settings = services.settings
     return ObjectWriter(
-        services.s3, settings.s3_bucket, key, content_type, settings.upload_part_bytes
+        services.s3,
+        settings.s3_bucket,
+        key,
+        content_type,
+        part_size=settings.upload_part_bytes,
+        single_put_size=settings.upload_single_put_bytes,
     )
 
 

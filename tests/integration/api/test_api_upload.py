@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from typing import Any
@@ -95,7 +96,11 @@ async def test_large_file_is_streamed_in_parts(
     settings: Settings, make_client, register, s3, bucket
 ) -> None:
     settings = settings.model_copy(
-        update={"max_upload_bytes": 40 * 1024 * 1024, "upload_part_bytes": 5 * 1024 * 1024}
+        update={
+            "max_upload_bytes": 40 * 1024 * 1024,
+            "upload_part_bytes": 5 * 1024 * 1024,
+            "upload_single_put_bytes": 5 * 1024 * 1024,
+        }
     )
     data = b"\xff\xd8\xff\xe0" + os.urandom(13 * 1024 * 1024)
     async with make_client(settings) as client:
@@ -110,6 +115,22 @@ async def test_large_file_is_streamed_in_parts(
     assert head["ContentLength"] == len(data)
     # A multipart upload's ETag is "<md5 of part md5s>-<number of parts>".
     assert head["ETag"].strip('"').endswith("-3")
+
+
+async def test_s3_keeps_the_sha256_it_checked(
+    settings: Settings, make_client, register, s3, bucket
+) -> None:
+    data = b"\xff\xd8\xff\xe0" + os.urandom(64 * 1024)
+    async with make_client(settings) as client:
+        headers = await register(client)
+        response = await client.post(
+            "/v1/photos", headers=headers, files={"file": ("small.jpg", data, "image/jpeg")}
+        )
+    assert response.status_code == 201, response.text
+    photo = response.json()
+    key = f"originals/{_user(photo, s3, bucket)}/{photo['id']}"
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert base64.b64decode(head["ChecksumSHA256"]).hex() == photo["sha256"]
 
 
 def _user(photo: dict[str, Any], s3: Any, bucket: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from typing import Any
 
 import httpx
@@ -169,18 +171,34 @@ class FakeS3:
         return record
 
 
-async def test_small_object_is_one_put() -> None:
+def _b64_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+async def test_small_object_is_one_put_carrying_its_sha256() -> None:
     s3 = FakeS3()
     writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100)  # type: ignore[arg-type]
     await writer.write(b"x" * 60)
     await writer.close()
     assert [name for name, _ in s3.calls] == ["put_object"]
     assert s3.calls[0][1]["Body"] == b"x" * 60
+    assert s3.calls[0][1]["ChecksumSHA256"] == _b64_sha256(b"x" * 60)
+    assert writer.sha256 == hashlib.sha256(b"x" * 60).hexdigest()
 
 
-async def test_large_object_goes_up_in_bounded_parts() -> None:
+async def test_object_up_to_the_single_put_size_is_one_put() -> None:
     s3 = FakeS3()
-    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100)  # type: ignore[arg-type]
+    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100, single_put_size=300)  # type: ignore[arg-type]
+    for _ in range(4):
+        await writer.write(b"w" * 70)  # 280 bytes: more than a part, within one PUT
+    await writer.close()
+    assert [name for name, _ in s3.calls] == ["put_object"]
+    assert len(s3.calls[0][1]["Body"]) == 280
+
+
+async def test_large_object_goes_up_in_bounded_parts_each_checked() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "image/png", part_size=100, single_put_size=200)  # type: ignore[arg-type]
     for _ in range(5):
         await writer.write(b"y" * 70)  # 350 bytes in all
     await writer.close()
@@ -188,11 +206,15 @@ async def test_large_object_goes_up_in_bounded_parts() -> None:
     assert names == ["create_multipart_upload"] + ["upload_part"] * 4 + [
         "complete_multipart_upload"
     ]
-    sizes = [len(kw["Body"]) for name, kw in s3.calls if name == "upload_part"]
-    assert sizes == [100, 100, 100, 50]
+    assert s3.calls[0][1]["ChecksumAlgorithm"] == "SHA256"
+    parts_sent = [kw for name, kw in s3.calls if name == "upload_part"]
+    assert [len(kw["Body"]) for kw in parts_sent] == [100, 100, 100, 50]
+    assert all(kw["ChecksumSHA256"] == _b64_sha256(kw["Body"]) for kw in parts_sent)
     parts = s3.calls[-1][1]["MultipartUpload"]["Parts"]
     assert [p["PartNumber"] for p in parts] == [1, 2, 3, 4]
+    assert [p["ChecksumSHA256"] for p in parts] == [kw["ChecksumSHA256"] for kw in parts_sent]
     assert all(p["ETag"] for p in parts)
+    assert writer.sha256 == hashlib.sha256(b"y" * 350).hexdigest()
 
 
 async def test_discard_aborts_an_unfinished_multipart_upload() -> None:
