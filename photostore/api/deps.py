@@ -19,7 +19,9 @@ from photostore.db.pool import Pool
 AUTH_CACHE_SECONDS = 60
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are `async def` although they never wait: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request for nothing.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -27,7 +29,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_pool(services: ServicesDep) -> Pool:
+async def get_pool(services: ServicesDep) -> Pool:
     return services.pool
 
 
