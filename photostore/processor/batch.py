@@ -31,6 +31,7 @@ from photostore.processor.decode import DecodedPhoto, UndecodablePhotoError, dec
 from photostore.processor.metrics import ProcessorMetrics
 from photostore.processor.photo_objects import (
     MissingOriginalError,
+    delete_thumbnails,
     read_original,
     write_thumbnails,
 )
@@ -172,13 +173,22 @@ class BatchProcessor:
             with conn.transaction():
                 mark_processing(conn, [job.row.id for job in jobs])
             self._run(jobs)
+            purged: list[_Job] = []
             with conn.transaction():
                 for job in jobs:
                     if job.failure is not None:
                         save_failure(conn, job.row.id, str(job.failure))
                     else:
                         assert job.result is not None and job.keys is not None
-                        save_processed(conn, job.row.id, job.result, job.keys)
+                        if not save_processed(conn, job.row.id, job.result, job.keys):
+                            purged.append(job)
+            for job in purged:
+                # The API purged the photo (and its thumbnail prefix) while it was processed.
+                log.info("photo %s skipped (purged while processing)", job.row.id)
+                delete_thumbnails(self._s3, self._bucket, list((job.keys or {}).values()))
+                skipped.append(job.row.id)
+            gone = {job.row.id for job in purged}
+            jobs = [job for job in jobs if job.row.id not in gone]
 
         processed = [job.row.id for job in jobs if job.failure is None]
         for job in jobs:

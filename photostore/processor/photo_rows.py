@@ -50,11 +50,12 @@ def save_processed(
     photo_id: UUID,
     processed: ProcessedPhoto,
     thumbnail_keys: dict[str, str],
-) -> None:
+) -> bool:
+    """Store what processing found; False when the row is gone (purged meanwhile)."""
     features = processed.features
     exif = features.exif
     has_location = exif.latitude is not None and exif.longitude is not None
-    conn.execute(
+    cur = conn.execute(
         """UPDATE photos SET
                processing_status = 'done', processing_error = NULL,
                processed_at = now(), updated_at = now(),
@@ -86,6 +87,7 @@ def save_processed(
             "thumbnails": Jsonb(thumbnail_keys),
         },
     )
+    return cur.rowcount == 1
 
 
 def save_failure(conn: psycopg.Connection[Any], photo_id: UUID, error: str) -> None:
