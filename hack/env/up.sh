@@ -40,7 +40,8 @@ running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/
 spawn() {
   local name=$1; shift
   running "$name" && return
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  # 8>&-: the daemon must not inherit the lock, or the next up.sh would wait for it forever.
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -143,7 +144,7 @@ start_postgres() {
     runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -l "$LOG_DIR/postgres.log" -w -t 60 start -o \
       "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$sock \
        -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-       -c shared_buffers=256MB" >/dev/null
+       -c shared_buffers=256MB" >/dev/null 8>&-
   fi
   head -1 "$pgdata/postmaster.pid" >"$RUN_DIR/postgres.pid"
   wait_for postgres 30 "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT"

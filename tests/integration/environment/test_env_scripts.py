@@ -1,0 +1,36 @@
+"""The environment scripts themselves, against the running environment."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_up_again_returns_at_once_while_everything_runs(env: dict[str, str]) -> None:
+    # The daemons must not hold up.sh's lock, or a second `make test` would wait forever.
+    done = subprocess.run(
+        [str(REPO_ROOT / "hack/env/up.sh")], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "already up" in done.stdout + done.stderr
+
+
+def test_status_names_every_part_and_its_address(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [str(REPO_ROOT / "hack/env/status.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for part, address in [
+        ("kube-apiserver", "https://127.0.0.1:"),
+        ("postgres", "127.0.0.1:"),
+        ("kafka", "127.0.0.1:"),
+        ("s3", "http://127.0.0.1:"),
+    ]:
+        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(part))
+        assert line.split()[1] == "up" and address in line, line
