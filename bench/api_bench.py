@@ -36,15 +36,10 @@ from photostore.api.photos_db import ListFilters, list_query
 from photostore.db.migrate import apply_migrations
 from photostore.db.pool import create_pool
 from photostore.events import admin_config, ensure_topics
+from photostore.local_env import read_env_file
 from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def read_env_file() -> dict[str, str]:
-    path = Path(os.environ.get("PHOTOSTORE_VAR", REPO_ROOT / "var")) / "env"
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.startswith("#")}
 
 
 def result(name: str, value: float, unit: str) -> None:

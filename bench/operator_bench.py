@@ -26,15 +26,11 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from photostore.local_env import read_env_file
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GROUP, VERSION, PLURAL = "photos.example.com", "v1alpha1", "photostorages"
 BENCH_LABEL = "photostore-bench"
-
-
-def read_env_file() -> dict[str, str]:
-    path = Path(os.environ.get("PHOTOSTORE_VAR", REPO_ROOT / "var")) / "env"
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.startswith("#")}
 
 
 def spec(gpu: bool) -> dict[str, Any]:

@@ -14,20 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from photostore.local_env import env_file, read_env_file
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ENV_FILE = Path(os.environ.get("PHOTOSTORE_VAR", REPO_ROOT / "var")) / "env"
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse the KEY=VALUE lines of the environment file (comments and blanks skipped)."""
-    settings: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        settings[key.strip()] = value.strip().strip("'\"")
-    return settings
 
 
 def _environment_is_up() -> bool:
@@ -42,7 +31,7 @@ def env() -> dict[str, str]:
     """Connection settings of the running local environment, starting it when it is down."""
     if not _environment_is_up():
         subprocess.run([str(REPO_ROOT / "hack/env/up.sh")], check=True)
-    return read_env_file(ENV_FILE)
+    return read_env_file(env_file())
 
 
 @pytest.fixture(scope="session")

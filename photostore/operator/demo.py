@@ -12,12 +12,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from photostore.local_env import REPO_ROOT, read_env_file
+
 NAMESPACE = "photostore-demo"
 NAME = "photos"
 DEMO_TOPIC = "photoUpload.operator-demo"
@@ -30,14 +30,6 @@ CONDITIONS = (
     f"{{range .status.conditions[*]}}{{.type}}{TAB}{{.status}}{TAB}{{.reason}}{TAB}{{.message}}"
     '{"\\n"}{end}'
 )
-
-
-def read_env() -> dict[str, str]:
-    path = Path(os.environ.get("PHOTOSTORE_VAR", REPO_ROOT / "var")) / "env"
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: start the environment first (make env)")
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.startswith("#")}
 
 
 class Kubectl:
@@ -129,7 +121,10 @@ def main(argv: list[str] | None = None) -> None:
         "--keep-running", action="store_true", help="leave the operator running until Ctrl-C"
     )
     args = parser.parse_args(argv)
-    env = read_env()
+    try:
+        env = read_env_file()
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from exc
     kubectl = Kubectl(env)
     crd = str(REPO_ROOT / "crds" / "photostorage.yaml")
     kubectl("apply", "--server-side", "--force-conflicts", "-f", crd, show=True)

@@ -13,17 +13,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from psycopg.conninfo import make_conninfo
+from service_fixtures import fresh_bucket, fresh_database, s3_client
 
 from photostore.api.app import create_app
 from photostore.api.config import Settings
-from photostore.db.migrate import apply_migrations
 from photostore.events import admin_config, ensure_topics
-from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -36,35 +33,19 @@ def admin_db_url(env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def database_url(admin_db_url: str) -> Iterator[str]:
     """A fresh, migrated database for this session, dropped at the end."""
-    name = f"photostore_api_{RUN_ID}"
-    with psycopg.connect(admin_db_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    url = make_conninfo(admin_db_url, dbname=name)
-    try:
-        apply_migrations(url)
+    with fresh_database(admin_db_url, f"photostore_api_{RUN_ID}") as url:
         yield url
-    finally:
-        with psycopg.connect(admin_db_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 @pytest.fixture(scope="session")
 def s3(env: dict[str, str]) -> Any:
-    return create_s3_client(
-        region=env["PHOTOSTORE_S3_REGION"],
-        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
-    )
+    return s3_client(env)
 
 
 @pytest.fixture(scope="session")
 def bucket(s3: Any, env: dict[str, str]) -> Iterator[str]:
-    name = f"api-test-{RUN_ID}"
-    ensure_bucket(s3, name, env["PHOTOSTORE_S3_REGION"])
-    yield name
-    delete_prefix(s3, name, "")
-    s3.delete_bucket(Bucket=name)
+    with fresh_bucket(s3, f"api-test-{RUN_ID}", env["PHOTOSTORE_S3_REGION"]) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")

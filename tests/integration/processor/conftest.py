@@ -15,15 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from confluent_kafka.admin import AdminClient
 from processor_harness import PhotoFactory, ProcessorRun, Topics, free_port, unique
-from psycopg.conninfo import make_conninfo
+from service_fixtures import fresh_bucket, fresh_database, s3_client
 
-from photostore.db.migrate import apply_migrations
 from photostore.events import admin_config, ensure_topics
-from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,36 +28,19 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def database_url(env: dict[str, str]) -> Iterator[str]:
     """A fresh, migrated database for this module, dropped at the end."""
-    admin_url = env["PHOTOSTORE_DATABASE_URL"]
-    name = unique("photostore_proc_")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    url = make_conninfo(admin_url, dbname=name)
-    try:
-        apply_migrations(url)
+    with fresh_database(env["PHOTOSTORE_DATABASE_URL"], unique("photostore_proc_")) as url:
         yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 @pytest.fixture(scope="module")
 def s3(env: dict[str, str]) -> Any:
-    return create_s3_client(
-        region=env["PHOTOSTORE_S3_REGION"],
-        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
-    )
+    return s3_client(env)
 
 
 @pytest.fixture(scope="module")
 def bucket(s3: Any, env: dict[str, str]) -> Iterator[str]:
-    name = unique("proc-test-")
-    ensure_bucket(s3, name, env["PHOTOSTORE_S3_REGION"])
-    yield name
-    delete_prefix(s3, name, "")
-    s3.delete_bucket(Bucket=name)
+    with fresh_bucket(s3, unique("proc-test-"), env["PHOTOSTORE_S3_REGION"]) as name:
+        yield name
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+"""Throwaway resources on the environment's servers, for test fixtures of any scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from photostore.db.migrate import apply_migrations
+from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
+
+
+@contextmanager
+def fresh_database(admin_url: str, name: str) -> Iterator[str]:
+    """A new database with every migration applied; dropped on exit. Yields its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    url = make_conninfo(admin_url, dbname=name)
+    try:
+        apply_migrations(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def s3_client(env: dict[str, str]) -> Any:
+    return create_s3_client(
+        region=env["PHOTOSTORE_S3_REGION"],
+        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
+        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
+        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
+    )
+
+
+@contextmanager
+def fresh_bucket(s3: Any, name: str, region: str) -> Iterator[str]:
+    """A new bucket; emptied and removed on exit."""
+    ensure_bucket(s3, name, region)
+    try:
+        yield name
+    finally:
+        delete_prefix(s3, name, "")
+        s3.delete_bucket(Bucket=name)
