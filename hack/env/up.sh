@@ -114,7 +114,8 @@ start_kubernetes() {
 }
 
 # kwok's own stages (from its module): nodes become Ready and keep their leases, pods become
-# Running and Ready, pods of Jobs complete, deleted pods go away.
+# Running and Ready, pods of Jobs complete, deleted pods go away. Ours (hack/env/kwok-stages):
+# pods of one test image crash-loop.
 kwok_config() {
   local stages="$GOMODCACHE/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
   {
@@ -124,6 +125,9 @@ kwok_config() {
     for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
              pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
       echo "---"; cat "$stages/$f"
+    done
+    for f in "$ENV_DIR"/kwok-stages/*.yaml; do
+      echo "---"; cat "$f"
     done
   } >"$RUN_DIR/kwok.yaml"
 }

@@ -226,6 +226,22 @@ def test_gpu_quota_smaller_than_the_processors_need_is_degraded(
     assert any(e["reason"] == "GPUQuotaExceeded" for e in warnings)
 
 
+def test_crash_looping_processors_are_degraded(
+    cluster: Cluster, namespace: str, operator: KopfRunner
+) -> None:
+    # hack/env/kwok-stages/pod-crash-loop.yaml makes every container of this image crash-loop
+    # (an environment started before that stage existed needs `make env-down env`).
+    crashing = {"repository": "registry.invalid/photostore-crash-loop", "tag": "test"}
+    cluster.apply(photostorage(NAME, small_spec(images={"processor": crashing})), namespace)
+    degraded = cluster.wait_condition(
+        NAME, namespace, "Degraded", reason="CrashLoopBackOff", timeout=60
+    )
+    assert "photos-processor-" in degraded["message"]
+    assert "back-off" in degraded["message"]
+    ready = cluster.condition(NAME, namespace, "Ready")
+    assert ready is not None and ready["status"] == "False"
+
+
 def test_no_node_of_the_gpu_type_is_degraded_as_unschedulable(
     cluster: Cluster, namespace: str, operator: KopfRunner
 ) -> None:
