@@ -196,16 +196,21 @@ class IngressPeers(Model):
     )
 
 
-class ApiSpec(Model):
-    replicas: int = Field(
-        default=10, ge=0, le=1000, description="API pods when autoscaling is disabled."
-    )
+class Workload(Model):
+    """What the API and the processor Deployments have in common."""
+
     progress_deadline_seconds: int = Field(
         default=600,
         ge=10,
         le=86400,
         description="Seconds a rollout may make no progress before it counts as stalled"
         " (Degraded, reason ProgressDeadlineExceeded).",
+    )
+
+
+class ApiSpec(Workload):
+    replicas: int = Field(
+        default=10, ge=0, le=1000, description="API pods when autoscaling is disabled."
     )
     resources: Resources = Field(
         default_factory=lambda: Resources(
@@ -242,15 +247,8 @@ class LagAutoscaling(Model):
     )
 
 
-class ProcessorSpec(Model):
+class ProcessorSpec(Workload):
     replicas: int = Field(default=20, ge=0, le=1000, description="Processor pods.")
-    progress_deadline_seconds: int = Field(
-        default=600,
-        ge=10,
-        le=86400,
-        description="Seconds a rollout may make no progress before it counts as stalled"
-        " (Degraded, reason ProgressDeadlineExceeded).",
-    )
     resources: Resources = Field(
         default_factory=lambda: Resources(
             requests=ComputeResources(cpu="1", memory="2Gi"),
