@@ -1,7 +1,8 @@
 """Photo metadata cached in Redis, invalidated by every change the API makes.
 
-Only photos whose processing has finished are cached: until then the processor still
-writes the row, and it does not know about this cache.
+Only processed photos are cached: until then the processor still writes the row, and it
+does not know about this cache. A failed photo is not final either: a redelivered event
+processes it again (the processor skips only photos that are done).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from uuid import UUID
 from photostore.api.models import Photo
 from photostore.api.services import Services
 
-CACHEABLE_STATUSES = {"done", "failed"}
+CACHEABLE_STATUSES = {"done"}
 
 
 def _key(services: Services, photo_id: UUID) -> str:

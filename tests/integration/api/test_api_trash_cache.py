@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from photostore.api.config import Settings
 
@@ -112,14 +113,19 @@ async def test_edit_tags_validates_and_invalidates_the_cache(
         assert bad.status_code == 422, body
 
 
-async def test_pending_photos_are_not_cached(
-    settings: Settings, client: httpx.AsyncClient, register, upload
+@pytest.mark.parametrize("status", ["pending", "processing", "failed"])
+async def test_photos_the_processor_may_still_write_are_not_cached(
+    settings: Settings, client: httpx.AsyncClient, register, upload, database_url, status: str
 ) -> None:
     import redis
 
     headers = await register(client)
     pid = (await upload(client, headers)).json()["id"]
-    await client.get(f"/v1/photos/{pid}", headers=headers)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE photos SET processing_status = %s WHERE id = %s", (status, pid))
+    assert (await client.get(f"/v1/photos/{pid}", headers=headers)).json()[
+        "processing_status"
+    ] == status
     cache = redis.Redis.from_url(settings.redis_url.get_secret_value())
     assert cache.exists(f"{settings.redis_prefix}photo:{pid}") == 0
     cache.close()
