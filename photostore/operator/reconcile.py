@@ -164,7 +164,8 @@ async def _read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str
 async def _apply_children(
     op: Operator, body: Obj, ps: PhotoStorage, wanted: list[Obj]
 ) -> tuple[dict[tuple[str, str], Obj], list[str]]:
-    """Apply every child, guard rails and config first; return live objects and errors."""
+    """Apply every child, guard rails and config first (the rest only once they are all in
+    place); return live objects and errors."""
     waves = [
         [o for o in wanted if o["kind"] in FIRST_WAVE],
         [o for o in wanted if o["kind"] not in FIRST_WAVE],
@@ -174,6 +175,10 @@ async def _apply_children(
     created: list[str] = []
     for number, wave in enumerate(waves):
         if number == 1:
+            if errors:
+                # No workload before its guard rails: GPU pods admitted without the quota
+                # would run beyond it. The failure is reported and the next pass retries.
+                break
             await _quota_counted(op, ps, live.get(("ResourceQuota", quota_name(ps))))
         results = await asyncio.gather(*(op.kube.apply(o) for o in wave), return_exceptions=True)
         for obj, result in zip(wave, results, strict=True):

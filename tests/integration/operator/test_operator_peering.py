@@ -25,6 +25,16 @@ def reconciles(port: int) -> float:
     return 0.0
 
 
+def paused(log: str) -> bool:
+    """Whether kopf's last word on peering in this log leaves the operator paused."""
+    said = [
+        line
+        for line in log.splitlines()
+        if "Pausing operations" in line or "Resuming operations" in line
+    ]
+    return not said or "Pausing operations" in said[-1]
+
+
 class OperatorProcess:
     def __init__(self, namespace: str, peering: str, priority: int, log: Path) -> None:
         self.metrics_port = free_port()
@@ -89,6 +99,17 @@ def test_only_the_leader_reconciles_and_the_standby_takes_over(
     wait_for("both operators serving metrics", lambda: all(
         p.scraped() is not None for p in peers
     ), timeout=30)  # fmt: skip
+    # kopf starts every operator paused; one that sees no higher priority peer resumes, and
+    # pauses again once the leader shows up in the peering object. Wait for that to settle.
+    peering = f"photostore-{namespace}"
+    wait_for(
+        "both operators in the peering object",
+        lambda: (
+            len((cluster.get("kopfpeering", peering, namespace) or {}).get("status") or {}) >= 2
+        ),
+        timeout=30,
+    )
+    wait_for("the standby to be paused", lambda: paused(standby.log.read_text()), timeout=30)
     cluster.apply(photostorage(NAME, small_spec()), namespace)
     cluster.wait_condition(NAME, namespace, "Ready", timeout=60)
     assert (leader.scraped() or 0) > 0, leader.log.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import yaml
 from kopf.testing import KopfRunner
 from ps_cluster import Cluster, photostorage, small_spec, wait_for
 
@@ -240,6 +241,88 @@ def test_crash_looping_processors_are_degraded(
     assert "back-off" in degraded["message"]
     ready = cluster.condition(NAME, namespace, "Ready")
     assert ready is not None and ready["status"] == "False"
+
+
+def _refuse_quotas_in(cluster: Cluster, namespace: str) -> str:
+    """An admission policy that refuses ResourceQuotas in this namespace only; its name."""
+    name = f"refuse-quotas-{namespace}"[:63]
+    cluster.apply(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE", "UPDATE"],
+                            "resources": ["resourcequotas"],
+                        }
+                    ]
+                },
+                "validations": [{"expression": "false", "message": "quotas are refused here"}],
+            },
+        }
+    )
+    cluster.apply(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+                },
+            },
+        }
+    )
+    return name
+
+
+def test_no_workload_runs_before_its_quota_is_in_place(
+    cluster: Cluster, namespace: str, operator: KopfRunner
+) -> None:
+    policy = _refuse_quotas_in(cluster, namespace)
+    try:
+        # Admission policies take effect once the apiserver has loaded them.
+        probe = yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "probe"}}
+        )
+        wait_for(
+            "the admission policy to refuse quotas",
+            lambda: (
+                cluster.run(
+                    "create",
+                    "-n",
+                    namespace,
+                    "--dry-run=server",
+                    "-f",
+                    "-",
+                    stdin=probe,
+                    check=False,
+                ).returncode
+                != 0
+            ),
+            timeout=30,
+        )
+        cluster.apply(photostorage(NAME, small_spec()), namespace)
+        degraded = cluster.wait_condition(
+            NAME, namespace, "Degraded", reason="ApplyFailed", timeout=60
+        )
+        assert "ResourceQuota" in degraded["message"]
+        assert "quotas are refused here" in degraded["message"]
+        assert cluster.list("deployments", namespace) == []
+    finally:
+        cluster.run("delete", "validatingadmissionpolicybinding", policy, check=False)
+        cluster.run("delete", "validatingadmissionpolicy", policy, check=False)
+    # With the policy gone, the next pass puts the quota in place, then the workloads.
+    cluster.wait_condition(NAME, namespace, "Ready", timeout=90)
+    assert cluster.get("resourcequota", "photos-quota", namespace) is not None
 
 
 def test_no_node_of_the_gpu_type_is_degraded_as_unschedulable(
