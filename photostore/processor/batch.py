@@ -31,7 +31,6 @@ from photostore.processor.decode import DecodedPhoto, UndecodablePhotoError, dec
 from photostore.processor.metrics import ProcessorMetrics
 from photostore.processor.photo_objects import (
     MissingOriginalError,
-    delete_thumbnails,
     read_original,
     write_thumbnails,
 )
@@ -50,6 +49,7 @@ from photostore.processor.pipeline import (
     decode_size,
     run_kernels,
 )
+from photostore.storage import delete_prefix, thumbnail_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -173,7 +173,7 @@ class BatchProcessor:
             with conn.transaction():
                 mark_processing(conn, [job.row.id for job in jobs])
             self._run(jobs)
-            purged: list[_Job] = []
+            purged: set[UUID] = set()
             with conn.transaction():
                 for job in jobs:
                     if job.failure is not None:
@@ -181,14 +181,14 @@ class BatchProcessor:
                     else:
                         assert job.result is not None and job.keys is not None
                         if not save_processed(conn, job.row.id, job.result, job.keys):
-                            purged.append(job)
-            for job in purged:
-                # The API purged the photo (and its thumbnail prefix) while it was processed.
-                log.info("photo %s skipped (purged while processing)", job.row.id)
-                delete_thumbnails(self._s3, self._bucket, list((job.keys or {}).values()))
-                skipped.append(job.row.id)
-            gone = {job.row.id for job in purged}
-            jobs = [job for job in jobs if job.row.id not in gone]
+                            purged.add(job.row.id)
+            for photo_id in purged:
+                # The API purged the photo, thumbnails included, before these were written:
+                # remove them as its purge does.
+                log.info("photo %s skipped (purged while processing)", photo_id)
+                delete_prefix(self._s3, self._bucket, thumbnail_prefix(photo_id))
+                skipped.append(photo_id)
+            jobs = [job for job in jobs if job.row.id not in purged]
 
         processed = [job.row.id for job in jobs if job.failure is None]
         for job in jobs:

@@ -47,12 +47,3 @@ def write_thumbnails(
         )
         keys[thumbnail.name] = key
     return keys
-
-
-def delete_thumbnails(client: S3Client, bucket: str, keys: list[str]) -> None:
-    """Remove thumbnails written for a photo that was purged while it was being processed."""
-    if keys:
-        client.delete_objects(
-            Bucket=bucket,
-            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
-        )
