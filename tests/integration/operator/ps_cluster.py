@@ -96,6 +96,15 @@ class Cluster:
         args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
         return self.run(*args, stdin=yaml.safe_dump(obj), check=check)
 
+    def dry_run_create(
+        self, obj: dict[str, Any], namespace: str = "default"
+    ) -> subprocess.CompletedProcess[str]:
+        """Have the apiserver admit `obj` (schema, CEL rules, admission) without storing it."""
+        return self.run(
+            "create", "--dry-run=server", "-n", namespace, "-f", "-",
+            stdin=yaml.safe_dump(obj), check=False,
+        )  # fmt: skip
+
     def run_json(self, *args: str) -> dict[str, Any]:
         obj: dict[str, Any] = json.loads(self.run(*args, "-o", "json").stdout)
         return obj

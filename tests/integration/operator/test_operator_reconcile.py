@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import yaml
 from kopf.testing import KopfRunner
 from ps_cluster import Cluster, photostorage, small_spec, wait_for
 
@@ -290,24 +289,10 @@ def test_no_workload_runs_before_its_quota_is_in_place(
     policy = _refuse_quotas_in(cluster, namespace)
     try:
         # Admission policies take effect once the apiserver has loaded them.
-        probe = yaml.safe_dump(
-            {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "probe"}}
-        )
+        probe = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "probe"}}
         wait_for(
             "the admission policy to refuse quotas",
-            lambda: (
-                cluster.run(
-                    "create",
-                    "-n",
-                    namespace,
-                    "--dry-run=server",
-                    "-f",
-                    "-",
-                    stdin=probe,
-                    check=False,
-                ).returncode
-                != 0
-            ),
+            lambda: cluster.dry_run_create(probe, namespace).returncode != 0,
             timeout=30,
         )
         cluster.apply(photostorage(NAME, small_spec()), namespace)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from ps_cluster import REPO_ROOT, Cluster, photostorage, small_spec
 
 INVALID: list[tuple[str, dict[str, Any], str]] = [
@@ -141,46 +140,19 @@ def test_invalid_photostorage_is_rejected_naming_the_field(
     for key, value in overrides.items():
         merge = isinstance(value, dict) and key in ("api", "processor", "quota", "backup")
         spec[key] = {**spec.get(key, {}), **value} if merge else value
-    result = cluster.run(
-        "create",
-        "--dry-run=server",
-        "-n",
-        "default",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump(photostorage(f"invalid-{case}", spec)),
-        check=False,
-    )
+    result = cluster.dry_run_create(photostorage(f"invalid-{case}", spec))
     assert result.returncode != 0, f"{case} was accepted"
     assert field in result.stderr, result.stderr
 
 
 def test_name_longer_than_children_allow_is_rejected(cluster: Cluster) -> None:
-    result = cluster.run(
-        "create",
-        "--dry-run=server",
-        "-n",
-        "default",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump(photostorage("p" * 41, small_spec())),
-        check=False,
-    )
+    result = cluster.dry_run_create(photostorage("p" * 41, small_spec()))
     assert result.returncode != 0
     assert "metadata.name must be at most 40 characters" in result.stderr
 
 
 def test_the_small_sample_is_valid(cluster: Cluster) -> None:
-    result = cluster.run(
-        "create",
-        "--dry-run=server",
-        "-n",
-        "default",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump(photostorage("valid", small_spec())),
-        check=False,
-    )
+    result = cluster.dry_run_create(photostorage("valid", small_spec()))
     assert result.returncode == 0, result.stderr
 
 
