@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from photostore.api.config import Settings as ApiSettings
 from photostore.db.migrate import apply_migrations
 from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
@@ -45,3 +46,29 @@ def fresh_bucket(s3: Any, name: str, region: str) -> Iterator[str]:
     finally:
         delete_prefix(s3, name, "")
         s3.delete_bucket(Bucket=name)
+
+
+def api_settings(
+    env: dict[str, str],
+    *,
+    database_url: str,
+    bucket: str,
+    topic: str,
+    redis_prefix: str,
+    **overrides: Any,
+) -> ApiSettings:
+    """API settings for the environment's servers, with a test's own database, bucket, topic
+    and Redis prefix; `overrides` set any other field."""
+    return ApiSettings(
+        database_url=database_url,
+        redis_url=env["PHOTOSTORE_REDIS_URL"],
+        redis_prefix=redis_prefix,
+        kafka_brokers=env["PHOTOSTORE_KAFKA_BROKERS"],
+        kafka_topic=topic,
+        s3_bucket=bucket,
+        s3_region=env["PHOTOSTORE_S3_REGION"],
+        s3_endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
+        s3_access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
+        s3_secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
+        **overrides,
+    )

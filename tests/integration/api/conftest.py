@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from service_fixtures import fresh_bucket, fresh_database, s3_client
+from service_fixtures import api_settings, fresh_bucket, fresh_database, s3_client
 
 from photostore.api.app import create_app
 from photostore.api.config import Settings
@@ -63,17 +63,12 @@ def topic(env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture
 def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) -> Settings:
     """Settings for one test: its own Redis prefix, a high rate limit, no background tasks."""
-    return Settings(
+    return api_settings(
+        env,
         database_url=database_url,
-        redis_url=env["PHOTOSTORE_REDIS_URL"],
+        bucket=bucket,
+        topic=topic,
         redis_prefix=f"photostore-test:{RUN_ID}:{uuid.uuid4().hex[:8]}:",
-        kafka_brokers=env["PHOTOSTORE_KAFKA_BROKERS"],
-        kafka_topic=topic,
-        s3_bucket=bucket,
-        s3_region=env["PHOTOSTORE_S3_REGION"],
-        s3_endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        s3_access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        s3_secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
         rate_limit_requests=10_000,
         max_upload_bytes=2 * 1024 * 1024,
         background_tasks=False,

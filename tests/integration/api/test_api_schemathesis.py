@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from service_fixtures import api_settings
 
 from photostore.api.app import create_app
 from photostore.api.config import Settings
@@ -56,17 +57,12 @@ def token(database_url: str) -> str:
 @pytest.fixture(scope="module")
 def api_schema(env: dict[str, str], database_url: str, bucket: str, topic: str) -> Any:
     app = create_app(
-        Settings(
+        api_settings(
+            env,
             database_url=database_url,
-            redis_url=env["PHOTOSTORE_REDIS_URL"],
+            bucket=bucket,
+            topic=topic,
             redis_prefix=f"photostore-fuzz:{uuid.uuid4().hex[:8]}:",
-            kafka_brokers=env["PHOTOSTORE_KAFKA_BROKERS"],
-            kafka_topic=topic,
-            s3_bucket=bucket,
-            s3_region=env["PHOTOSTORE_S3_REGION"],
-            s3_endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-            s3_access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-            s3_secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
             rate_limit_requests=1_000_000,
             max_upload_bytes=1024 * 1024,
             background_tasks=False,

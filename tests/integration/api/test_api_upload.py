@@ -93,7 +93,7 @@ async def test_same_bytes_twice_return_the_existing_photo(
 
 
 async def test_large_file_is_streamed_in_parts(
-    settings: Settings, make_client, register, s3, bucket
+    settings: Settings, make_client, register, upload, s3, bucket
 ) -> None:
     settings = settings.model_copy(
         update={
@@ -104,39 +104,34 @@ async def test_large_file_is_streamed_in_parts(
     )
     data = b"\xff\xd8\xff\xe0" + os.urandom(13 * 1024 * 1024)
     async with make_client(settings) as client:
-        headers = await register(client)
-        response = await client.post(
-            "/v1/photos", headers=headers, files={"file": ("big.jpg", data, "image/jpeg")}
-        )
+        response = await upload(client, await register(client), data, "big.jpg")
     assert response.status_code == 201, response.text
     photo = response.json()
     assert photo["sha256"] == hashlib.sha256(data).hexdigest()
-    head = s3.head_object(Bucket=bucket, Key=f"originals/{_user(photo, s3, bucket)}/{photo['id']}")
+    head = s3.head_object(Bucket=bucket, Key=_original_key(photo, s3, bucket))
     assert head["ContentLength"] == len(data)
     # A multipart upload's ETag is "<md5 of part md5s>-<number of parts>".
     assert head["ETag"].strip('"').endswith("-3")
 
 
 async def test_s3_keeps_the_sha256_it_checked(
-    settings: Settings, make_client, register, s3, bucket
+    client: httpx.AsyncClient, register, upload, s3, bucket
 ) -> None:
     data = b"\xff\xd8\xff\xe0" + os.urandom(64 * 1024)
-    async with make_client(settings) as client:
-        headers = await register(client)
-        response = await client.post(
-            "/v1/photos", headers=headers, files={"file": ("small.jpg", data, "image/jpeg")}
-        )
+    response = await upload(client, await register(client), data, "small.jpg")
     assert response.status_code == 201, response.text
     photo = response.json()
-    key = f"originals/{_user(photo, s3, bucket)}/{photo['id']}"
+    key = _original_key(photo, s3, bucket)
     head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     assert base64.b64decode(head["ChecksumSHA256"]).hex() == photo["sha256"]
 
 
-def _user(photo: dict[str, Any], s3: Any, bucket: str) -> str:
+def _original_key(photo: dict[str, Any], s3: Any, bucket: str) -> str:
+    """The one object in the bucket stored for this photo: originals/<user>/<id>."""
     keys = [k for k in _objects(s3, bucket) if k.endswith(photo["id"])]
     assert len(keys) == 1
-    return keys[0].split("/")[1]
+    assert keys[0].startswith("originals/")
+    return keys[0]
 
 
 @pytest.mark.parametrize(

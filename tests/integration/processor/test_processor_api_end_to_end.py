@@ -21,9 +21,9 @@ from processor_harness import (
     read_topic,
     unique,
 )
+from service_fixtures import api_settings
 
 from photostore.api.app import create_app
-from photostore.api.config import Settings as ApiSettings
 
 
 async def _login(client: httpx.AsyncClient) -> dict[str, str]:
@@ -41,17 +41,12 @@ async def test_photos_uploaded_through_the_api_are_processed(
     topics: Topics,
     start_processor: Callable[..., ProcessorRun],
 ) -> None:
-    settings = ApiSettings(
+    settings = api_settings(
+        env,
         database_url=database_url,
-        redis_url=env["PHOTOSTORE_REDIS_URL"],
+        bucket=bucket,
+        topic=topics.events,
         redis_prefix=f"photostore-proc-test:{uuid.uuid4().hex[:8]}:",
-        kafka_brokers=env["PHOTOSTORE_KAFKA_BROKERS"],
-        kafka_topic=topics.events,
-        s3_bucket=bucket,
-        s3_region=env["PHOTOSTORE_S3_REGION"],
-        s3_endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        s3_access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        s3_secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
         rate_limit_requests=10_000,
         outbox_poll_seconds=0.2,
     )
