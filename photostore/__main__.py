@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("photostore.db.migrate", "apply the SQL migrations (safe to run concurrently)"),
     "operator": ("photostore.operator.main", "run the PhotoStorage operator"),
     "crd": ("photostore.operator.crd", "print the PhotoStorage CustomResourceDefinition"),
+    "rbac": ("photostore.operator.rbac", "print the operator's ClusterRole"),
 }
 
 

@@ -17,14 +17,12 @@ from urllib.parse import urlparse
 import yaml
 
 from photostore.local_env import REPO_ROOT, read_env_file
+from photostore.operator.children import CHILDREN
 
 NAMESPACE = "photostore-demo"
 NAME = "photos"
 DEMO_TOPIC = "photoUpload.operator-demo"
-CHILD_KINDS = (
-    "deployments,services,horizontalpodautoscalers,poddisruptionbudgets,resourcequotas,"
-    "limitranges,networkpolicies,configmaps,cronjobs,jobs"
-)
+CHILD_KINDS = ",".join(k.plural for k in CHILDREN if not k.optional)
 TAB = '{"\\t"}'
 CONDITIONS = (
     f"{{range .status.conditions[*]}}{{.type}}{TAB}{{.status}}{TAB}{{.reason}}{TAB}{{.message}}"

@@ -9,7 +9,6 @@ server-side apply under the one field manager makes such a pass harmless."""
 from __future__ import annotations
 
 import logging
-import os
 import random
 from functools import partial
 from typing import Any
@@ -17,41 +16,28 @@ from typing import Any
 import kopf
 
 from photostore.operator.builders.common import MANAGED_BY, MANAGED_BY_LABEL
+from photostore.operator.children import WATCHED_CHILDREN
 from photostore.operator.kube import KubeClient
+from photostore.operator.login import load_login
 from photostore.operator.metrics import OperatorMetrics, serve
 from photostore.operator.reconcile import reconcile
+from photostore.operator.settings import OperatorSettings
 from photostore.operator.spec import GROUP, KIND, PLURAL, VERSION
 from photostore.operator.state import Operator
 from photostore.operator.workqueue import WorkQueue
 
-METRICS_PORT_ENV = "PHOTOSTORE_OPERATOR_METRICS_PORT"
-WORKERS_ENV = "PHOTOSTORE_OPERATOR_WORKERS"
 PEERING_NAME = "photostore-operator"
 DEFAULT_PEERING = "default"  # kopf's name when none is given
 
-CHILD_RESOURCES = [
-    ("apps", "v1", "deployments"),
-    ("", "v1", "services"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "resourcequotas"),
-    ("", "v1", "limitranges"),
-    ("autoscaling", "v2", "horizontalpodautoscalers"),
-    ("policy", "v1", "poddisruptionbudgets"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-    ("batch", "v1", "cronjobs"),
-    ("batch", "v1", "jobs"),
-]
 
-
-def configure(settings: kopf.OperatorSettings) -> None:
-    """All operator settings in one place."""
+def configure(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
+    """All of kopf's settings in one place."""
     if settings.peering.name == DEFAULT_PEERING:  # not chosen with --peering
         settings.peering.name = PEERING_NAME  # used unless started with --standalone
     # Replicas of one Deployment cannot be told apart, and kopf lets peers of equal priority
     # all run; a random priority makes exactly one of them the active one.
-    priority = os.environ.get("PHOTOSTORE_OPERATOR_PRIORITY")
-    if priority:
-        settings.peering.priority = int(priority)
+    if ours.priority:
+        settings.peering.priority = ours.priority
     elif not settings.peering.priority:  # not chosen with --priority
         settings.peering.priority = random.randint(1, 2**30)
     settings.posting.level = logging.WARNING  # our own Events say what happened
@@ -63,23 +49,32 @@ def configure(settings: kopf.OperatorSettings) -> None:
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf's own readers, which look at KUBECONFIG when called, not when imported."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """The operator's one login (see `login`), handed to kopf. kopf calls this again after a
+    401, which is how it picks up a rotated ServiceAccount token."""
+    found = load_login()
+    return kopf.ConnectionInfo(
+        server=found.server,
+        ca_path=found.ca_path,
+        insecure=found.insecure,
+        token=found.token(),
+        certificate_path=found.certificate_path,
+        private_key_path=found.private_key_path,
+        default_namespace=found.namespace,
+    )
 
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    configure(settings)
-    operator = Operator(kube=KubeClient(), metrics=OperatorMetrics())
+    ours = OperatorSettings()
+    configure(settings, ours)
+    operator = Operator(kube=KubeClient(load_login(ours)), metrics=OperatorMetrics())
     memo.operator = operator
-    memo.queue = WorkQueue(
-        partial(reconcile, operator), workers=int(os.environ.get(WORKERS_ENV, "8"))
-    )
+    memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
     memo.queue.start()
     operator.notify = lambda key: memo.queue.add(key, full=False)
     operator.metrics.queue_depth.set_function(lambda: len(memo.queue))
-    port = int(os.environ.get(METRICS_PORT_ENV, "8000"))
+    port = ours.metrics_port
     memo.metrics_server = serve(operator.metrics, port) if port else None
 
 
@@ -119,7 +114,11 @@ def child_event(
             memo.queue.add(key, full=deleted or operator.child_changed(key, event["object"]))
 
 
-for _group, _version, _plural in CHILD_RESOURCES:
+for _kind in WATCHED_CHILDREN:
     kopf.on.event(
-        _group, _version, _plural, id=f"child-{_plural}", labels={MANAGED_BY_LABEL: MANAGED_BY}
+        _kind.group,
+        _kind.version,
+        _kind.plural,
+        id=f"child-{_kind.plural}",
+        labels={MANAGED_BY_LABEL: MANAGED_BY},
     )(child_event)

@@ -2,47 +2,26 @@
 
 The official client is synchronous and turns every response into model objects; the
 operator only needs plain dicts and one PATCH flavour, so it talks REST over aiohttp and
-borrows only the kubeconfig / in-cluster login from the `kubernetes` package.
+logs in through `login` (ServiceAccount token or kubeconfig).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
+
+from photostore.operator.children import PLURALS
+from photostore.operator.login import Login, load_login
 
 FIELD_MANAGER = "photostore-operator"
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 MERGE_CONTENT_TYPE = "application/merge-patch+json"
 
 Obj = dict[str, Any]
-
-# Plural names of the kinds the operator touches (no discovery round trip needed).
-PLURALS = {
-    "ConfigMap": "configmaps",
-    "CronJob": "cronjobs",
-    "Deployment": "deployments",
-    "Event": "events",
-    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-    "Job": "jobs",
-    "LimitRange": "limitranges",
-    "Namespace": "namespaces",
-    "NetworkPolicy": "networkpolicies",
-    "PhotoStorage": "photostorages",
-    "Pod": "pods",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "ResourceQuota": "resourcequotas",
-    "Secret": "secrets",
-    "Service": "services",
-    "ServiceMonitor": "servicemonitors",
-}
 
 
 async def _payload(response: aiohttp.ClientResponse) -> Obj:
@@ -94,35 +73,13 @@ def applied_by(obj: Obj, manager: str, *fields: str) -> bool:
     return False
 
 
-def _load_configuration() -> Any:
-    configuration = k8s_client.Configuration()
-    try:
-        k8s_config.load_incluster_config(client_configuration=configuration)
-    except k8s_config.ConfigException:
-        # KUBECONFIG is read now, not when `kubernetes` was imported (tests set it late).
-        k8s_config.load_kube_config(
-            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
-        )
-    return configuration
-
-
-def _ssl_context(configuration: Any) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-    if configuration.cert_file:
-        context.load_cert_chain(configuration.cert_file, configuration.key_file)
-    if not configuration.verify_ssl:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class KubeClient:
     """One aiohttp session to the apiserver; create it inside the running event loop."""
 
-    def __init__(self, configuration: Any | None = None) -> None:
-        self._configuration = configuration or _load_configuration()
-        self._host = str(self._configuration.host).rstrip("/")
-        connector = aiohttp.TCPConnector(ssl=_ssl_context(self._configuration), limit=32)
+    def __init__(self, login: Login | None = None) -> None:
+        self._login = login or load_login()
+        self._host = self._login.server.rstrip("/")
+        connector = aiohttp.TCPConnector(ssl=self._login.ssl_context(), limit=32)
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=30)
         )
@@ -130,14 +87,33 @@ class KubeClient:
     async def close(self) -> None:
         await self._session.close()
 
-    def _headers(self, content_type: str | None = None) -> dict[str, str]:
+    def _headers(self, content_type: str | None, *, reread_token: bool) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        token = self._configuration.get_api_key_with_prefix("authorization")
+        token = self._login.token(reread=reread_token)
         if token:
-            headers["Authorization"] = token
+            headers["Authorization"] = f"Bearer {token}"
         if content_type:
             headers["Content-Type"] = content_type
         return headers
+
+    async def _send(
+        self,
+        method: str,
+        url_path: str,
+        data: str | None,
+        content_type: str | None,
+        params: dict[str, str] | None,
+        *,
+        reread_token: bool,
+    ) -> tuple[int, Obj, str]:
+        async with self._session.request(
+            method,
+            self._host + url_path,
+            data=data,
+            params=params,
+            headers=self._headers(content_type, reread_token=reread_token),
+        ) as response:
+            return response.status, await _payload(response), str(response.reason)
 
     async def _request(
         self,
@@ -149,18 +125,14 @@ class KubeClient:
         params: dict[str, str] | None = None,
     ) -> tuple[int, Obj]:
         data = json.dumps(body) if body is not None else None
-        async with self._session.request(
-            method,
-            self._host + url_path,
-            data=data,
-            params=params,
-            headers=self._headers(content_type if body is not None else None),
-        ) as response:
-            payload = await _payload(response)
-            if response.status >= 400:
-                message = payload.get("message", response.reason) if payload else response.reason
-                raise ApiError(response.status, str(message))
-            return response.status, payload
+        content_type = content_type if body is not None else None
+        request = (method, url_path, data, content_type, params)
+        status, payload, reason = await self._send(*request, reread_token=False)
+        if status == 401:  # the token we hold expired or was rotated: read it again, once
+            status, payload, reason = await self._send(*request, reread_token=True)
+        if status >= 400:
+            raise ApiError(status, str(payload.get("message", reason) if payload else reason))
+        return status, payload
 
     async def apply(
         self, obj: Obj, field_manager: str = FIELD_MANAGER, force: bool = True

@@ -5,10 +5,8 @@ Watches all namespaces unless a namespace is given, and serves kopf's liveness p
 
 from __future__ import annotations
 
-import os
+from photostore.operator.settings import OperatorSettings
 
-LIVENESS_ENV = "PHOTOSTORE_OPERATOR_LIVENESS"
-DEFAULT_LIVENESS = "http://0.0.0.0:8081/healthz"
 SCOPE_FLAGS = ("-n", "--namespace", "-A", "--all-namespaces")
 
 
@@ -16,7 +14,7 @@ def kopf_args(argv: list[str]) -> list[str]:
     args = ["run", "-m", "photostore.operator"]
     if not any(a.split("=", 1)[0] in SCOPE_FLAGS for a in argv):
         args.append("--all-namespaces")
-    liveness = os.environ.get(LIVENESS_ENV, DEFAULT_LIVENESS)
+    liveness = OperatorSettings().liveness
     if liveness and not any(a.startswith("--liveness") for a in argv):
         args += ["--liveness", liveness]
     return args + argv

@@ -18,6 +18,7 @@ from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.builders.processor import replicas_for_lag
 from photostore.operator.builders.quota import quota_name
+from photostore.operator.children import GUARD_RAILS_AND_CONFIG, WORKLOADS, wave_of
 from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
@@ -41,7 +42,6 @@ LAG_INTERVAL = 15.0  # how often scaling by Kafka lag looks at the lag
 QUOTA_WAIT = 3.0
 DISCOVERY_INTERVAL = 60.0
 HANDOVER_MANAGER = "photostore-operator-handover"
-FIRST_WAVE = {"ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap"}
 
 
 async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
@@ -167,8 +167,8 @@ async def _apply_children(
     """Apply every child, guard rails and config first (the rest only once they are all in
     place); return live objects and errors."""
     waves = [
-        [o for o in wanted if o["kind"] in FIRST_WAVE],
-        [o for o in wanted if o["kind"] not in FIRST_WAVE],
+        [o for o in wanted if wave_of(o["kind"]) == GUARD_RAILS_AND_CONFIG],
+        [o for o in wanted if wave_of(o["kind"]) == WORKLOADS],
     ]
     live: dict[tuple[str, str], Obj] = {}
     errors: list[str] = []

@@ -3,7 +3,6 @@ other takes over when it stops."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import urllib.request
@@ -36,10 +35,12 @@ def paused(log: str) -> bool:
 
 
 class OperatorProcess:
-    def __init__(self, namespace: str, peering: str, priority: int, log: Path) -> None:
+    def __init__(
+        self, namespace: str, peering: str, priority: int, log: Path, base_env: dict[str, str]
+    ) -> None:
         self.metrics_port = free_port()
         env = {
-            **os.environ,
+            **base_env,
             "PHOTOSTORE_OPERATOR_METRICS_PORT": str(self.metrics_port),
             "PHOTOSTORE_OPERATOR_LIVENESS": "",
             "PHOTOSTORE_OPERATOR_PRIORITY": str(priority),
@@ -68,14 +69,18 @@ class OperatorProcess:
 
 
 @pytest.fixture
-def peers(cluster: Cluster, namespace: str, tmp_path: Path) -> Iterator[list[OperatorProcess]]:
+def peers(
+    cluster: Cluster, namespace: str, tmp_path: Path, operator_env: dict[str, str]
+) -> Iterator[list[OperatorProcess]]:
     peering = f"photostore-{namespace}"
     cluster.apply(
         {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": peering}},
         namespace,
     )
     processes = [
-        OperatorProcess(namespace, peering, priority, tmp_path / f"operator-{priority}.log")
+        OperatorProcess(
+            namespace, peering, priority, tmp_path / f"operator-{priority}.log", operator_env
+        )
         for priority in (100, 10)
     ]
     yield processes

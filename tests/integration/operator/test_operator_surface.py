@@ -3,7 +3,6 @@ liveness and metrics endpoints."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import urllib.request
@@ -48,10 +47,12 @@ def test_get_shows_ready_and_replica_columns_and_scale_moves_the_api(
     wait_for("3/3 API pods reported for the new generation", reported, timeout=60)
 
 
-def test_operator_command_serves_liveness_and_metrics(kubeconfig: str, namespace: str) -> None:
+def test_operator_command_serves_liveness_and_metrics(
+    operator_env: dict[str, str], namespace: str
+) -> None:
     liveness, metrics = free_port(), free_port()
     env = {
-        **os.environ,
+        **operator_env,
         "PHOTOSTORE_OPERATOR_METRICS_PORT": str(metrics),
         "PHOTOSTORE_OPERATOR_LIVENESS": f"http://127.0.0.1:{liveness}/healthz",
     }

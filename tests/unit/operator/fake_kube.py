@@ -1,0 +1,91 @@
+"""A KubeClient stand-in that keeps objects in a dict and records every call as the
+(API group, resource, verb) the apiserver would authorise."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+from photostore.operator.children import PLURALS
+from photostore.operator.kube import ApplyResult, Obj
+
+Ref = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+class FakeKube:
+    def __init__(self, served: bool = True) -> None:
+        self.objects: dict[Ref, Obj] = {}
+        self.calls: list[tuple[str, str, str]] = []
+        self.served = served
+        self._versions = itertools.count(1)
+
+    def _record(self, api_version: str, kind: str, verb: str, sub: str = "") -> None:
+        self.calls.append((_group(api_version), PLURALS[kind] + sub, verb))
+
+    def _stamp(self, obj: Obj) -> Obj:
+        obj.setdefault("metadata", {})["resourceVersion"] = str(next(self._versions))
+        return obj
+
+    def put(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        ref = (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
+        self.objects[ref] = self._stamp(copy.deepcopy(obj))
+
+    async def apply(self, obj: Obj, field_manager: str = "", force: bool = True) -> ApplyResult:
+        meta = obj["metadata"]
+        ref = (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
+        created = ref not in self.objects
+        self._record(obj["apiVersion"], obj["kind"], "create" if created else "patch")
+        merged = copy.deepcopy(self.objects.get(ref, {}))
+        for key, value in obj.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **copy.deepcopy(value)}
+            else:
+                merged[key] = copy.deepcopy(value)
+        if obj["kind"] == "ResourceQuota":  # as the quota controller would, at once
+            merged["status"] = {"hard": merged["spec"]["hard"]}
+        self.objects[ref] = self._stamp(merged)
+        return ApplyResult(obj=copy.deepcopy(merged), created=created)
+
+    async def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        self._record(api_version, kind, "get")
+        return copy.deepcopy(self.objects.get((api_version, kind, namespace or "", name)))
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
+    ) -> list[Obj]:
+        self._record(api_version, kind, "list")
+        wanted = dict(p.split("=", 1) for p in label_selector.split(",") if p)
+        return [
+            copy.deepcopy(o)
+            for (v, k, ns, _), o in self.objects.items()
+            if (v, k, ns) == (api_version, kind, namespace or "")
+            and wanted.items() <= (o["metadata"].get("labels") or {}).items()
+        ]
+
+    async def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> bool:
+        self._record(api_version, kind, "delete")
+        return self.objects.pop((api_version, kind, namespace or "", name), None) is not None
+
+    async def patch_status(
+        self, api_version: str, kind: str, namespace: str, name: str, status: Obj
+    ) -> Obj:
+        self._record(api_version, kind, "patch", "/status")
+        obj = self.objects[(api_version, kind, namespace, name)]
+        obj["status"] = {**(obj.get("status") or {}), **copy.deepcopy(status)}
+        return copy.deepcopy(self._stamp(obj))
+
+    async def create(self, obj: Obj) -> Obj:
+        self._record(obj["apiVersion"], obj["kind"], "create")
+        return copy.deepcopy(obj)
+
+    async def serves(self, api_version: str, kind: str) -> bool:
+        return self.served
+
+    async def close(self) -> None:
+        return None
