@@ -56,9 +56,11 @@ lint: venv ## ruff, mypy (strict) and the import layers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-.PHONY: crd
+.PHONY: crd rbac
 crd: venv ## regenerate crds/photostorage.yaml from the pydantic spec
 	$(BIN)/python -m photostore crd > crds/photostorage.yaml
+rbac: venv ## regenerate the operator's ClusterRole from its registry of kinds
+	$(BIN)/python -m photostore rbac > manifests/operator/rbac.yaml
 
 .PHONY: bench-operator bench-api bench-processor
 bench-operator: venv env ## operator: apply to Ready, self-healing, 100 resources

@@ -85,12 +85,12 @@ CHILDREN: tuple[Kind, ...] = (
     ),
 )
 
-PHOTOSTORAGE = Kind(f"{GROUP}/{VERSION}", KIND, PLURAL, frozenset({"get"}), watched=True)
+PHOTOSTORAGE = Kind(f"{GROUP}/{VERSION}", KIND, PLURAL, frozenset({"get", "list"}), watched=True)
 # Read or written, never owned: pods are read to tell a crash loop from a slow rollout.
 OTHERS: tuple[Kind, ...] = (
     PHOTOSTORAGE,
     Kind("v1", "Pod", "pods", frozenset({"list"})),
-    Kind("v1", "Event", "events", frozenset({"create"})),
+    Kind("v1", "Event", "events", frozenset({"create", "patch"})),  # patch: counts repeats
 )
 ALL: tuple[Kind, ...] = CHILDREN + OTHERS
 STATUS_VERBS = frozenset({"patch"})  # photostorages/status, by merge patch

@@ -15,14 +15,13 @@ from typing import Any
 
 import kopf
 
-from photostore.operator.builders.common import MANAGED_BY, MANAGED_BY_LABEL
 from photostore.operator.children import WATCHED_CHILDREN
 from photostore.operator.kube import KubeClient
 from photostore.operator.login import load_login
 from photostore.operator.metrics import OperatorMetrics, serve
 from photostore.operator.reconcile import reconcile
 from photostore.operator.settings import OperatorSettings
-from photostore.operator.spec import GROUP, KIND, PLURAL, VERSION
+from photostore.operator.spec import GROUP, PLURAL, VERSION
 from photostore.operator.state import Operator
 from photostore.operator.workqueue import WorkQueue
 
@@ -102,23 +101,20 @@ def photostorage_event(
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))
 
 
-def child_event(
-    event: kopf.RawEvent, namespace: str | None, meta: kopf.Meta, memo: Any, **_: Any
-) -> None:
-    """A child changed: a full pass if it was deleted or drifted, else a status refresh."""
+def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    """A child changed: a full pass if it was deleted or drifted, else a status refresh.
+
+    Children are watched without a label filter: a child whose managed-by label or owner
+    reference someone removed must still reach its PhotoStorage, to be repaired at once."""
     operator: Operator = memo.operator
-    for owner in meta.get("ownerReferences") or []:
-        if owner.get("kind") == KIND and str(owner.get("apiVersion", "")).startswith(GROUP):
-            key = (namespace or "", owner["name"])
-            deleted = event["type"] == "DELETED"
-            memo.queue.add(key, full=deleted or operator.child_changed(key, event["object"]))
+    obj = event["object"]
+    for key in operator.owners_of(obj):
+        deleted = event["type"] == "DELETED"
+        drifted = not deleted and operator.child_changed(key, obj)
+        if drifted:
+            operator.note_drift(key, obj)
+        memo.queue.add(key, full=deleted or drifted)
 
 
 for _kind in WATCHED_CHILDREN:
-    kopf.on.event(
-        _kind.group,
-        _kind.version,
-        _kind.plural,
-        id=f"child-{_kind.plural}",
-        labels={MANAGED_BY_LABEL: MANAGED_BY},
-    )(child_event)
+    kopf.on.event(_kind.group, _kind.version, _kind.plural, id=f"child-{_kind.plural}")(child_event)

@@ -191,17 +191,30 @@ class KubeClient:
             raise
         return True
 
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        body: Obj,
+        subresource: str = "",
+    ) -> Obj:
+        """Merge-patch an object or one of its subresources (lists are replaced whole)."""
+        suffix = f"/{subresource}" if subresource else ""
+        _, live = await self._request(
+            "PATCH",
+            path(api_version, kind, namespace, name) + suffix,
+            body=body,
+            content_type=MERGE_CONTENT_TYPE,
+        )
+        return live
+
     async def patch_status(
         self, api_version: str, kind: str, namespace: str, name: str, status: Obj
     ) -> Obj:
         """Merge-patch the status subresource (lists such as conditions are replaced whole)."""
-        _, live = await self._request(
-            "PATCH",
-            path(api_version, kind, namespace, name) + "/status",
-            body={"status": status},
-            content_type=MERGE_CONTENT_TYPE,
-        )
-        return live
+        return await self.patch(api_version, kind, namespace, name, {"status": status}, "status")
 
     async def create(self, obj: Obj) -> Obj:
         meta = obj["metadata"]

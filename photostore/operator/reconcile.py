@@ -19,6 +19,7 @@ from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.builders.processor import replicas_for_lag
 from photostore.operator.builders.quota import quota_name
 from photostore.operator.children import GUARD_RAILS_AND_CONFIG, WORKLOADS, wave_of
+from photostore.operator.drift import differences
 from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
@@ -27,6 +28,7 @@ from photostore.operator.health import (
 )
 from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
 from photostore.operator.lag import LagUnavailableError, read_lag
+from photostore.operator.namespace_owner import manager_of, refused
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
 from photostore.operator.state import Applied, Operator, fingerprint
 from photostore.operator.status import Observed, build_status, selector
@@ -71,8 +73,18 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     try:
         ps = parse(body)
     except ValidationError as error:  # the schema should make this impossible; say so loudly
-        await recorder.record(op.kube, body, recorder.WARNING, "InvalidSpec", str(error))
+        await op.events.record(body, recorder.WARNING, "InvalidSpec", str(error))
         return None
+    manager = manager_of(await op.kube.list(PS_API_VERSION, KIND, namespace))
+    if manager not in (None, name):
+        previous = (body.get("status") or {}).get("conditions") or []
+        found = refused(namespace, str(manager))
+        status = {
+            "observedGeneration": ps.generation,
+            "conditions": conditions.settle(previous, found, ps.generation, recorder.now_rfc3339()),
+        }
+        await _write_status(op, key, body, status)
+        return RESYNC_NOT_READY
     lag = await _processor_lag(op, key, ps)
     last = op.applied[key].processors if key in op.applied else None
     desired = _desired_processors(ps, lag, last)
@@ -143,7 +155,7 @@ async def _full_pass(
     wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
     if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
         await _hand_replicas_to_hpa(op, ps)
-    live, errors = await _apply_children(op, body, ps, wanted)
+    live, errors = await _apply_children(op, key, body, ps, wanted)
     await _delete_unwanted(op, body, ps, key, wanted)
     fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
     op.applied[key] = Applied(ps.generation, fingerprints, errors, processors=desired)
@@ -162,10 +174,13 @@ async def _read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str
 
 
 async def _apply_children(
-    op: Operator, body: Obj, ps: PhotoStorage, wanted: list[Obj]
+    op: Operator, key: Key, body: Obj, ps: PhotoStorage, wanted: list[Obj]
 ) -> tuple[dict[tuple[str, str], Obj], list[str]]:
     """Apply every child, guard rails and config first (the rest only once they are all in
-    place); return live objects and errors."""
+    place); return live objects and errors. Repairs of what someone changed are reported."""
+    before = op.applied[key].children if key in op.applied else {}
+    drifted = op.drifted.pop(key, {})
+    repaired: list[str] = []
     waves = [
         [o for o in wanted if wave_of(o["kind"]) == GUARD_RAILS_AND_CONFIG],
         [o for o in wanted if wave_of(o["kind"]) == WORKLOADS],
@@ -185,14 +200,20 @@ async def _apply_children(
             what = f"{obj['kind']} {obj['metadata']['name']}"
             if isinstance(result, ApiError):
                 errors.append(f"{what}: {result.message}")
-                await recorder.record(op.kube, body, recorder.WARNING, "ApplyFailed", errors[-1])
+                await op.events.record(body, recorder.WARNING, "ApplyFailed", errors[-1])
                 continue
             if isinstance(result, BaseException):
                 raise result
-            live[(obj["kind"], obj["metadata"]["name"])] = result.obj
+            child = (obj["kind"], obj["metadata"]["name"])
+            live[child] = result.obj
             op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
-            if result.created:
+            if result.created and child in before:
+                repaired.append(f"{what} was deleted; created again")
+            elif result.created:
                 created.append(what)
+            elif child in drifted and (changes := differences(obj, drifted[child])):
+                repaired.append(f"{what}: {'; '.join(changes)}")
+            if result.created:
                 if obj["kind"] == "Job":
                     await _prune_old_migrations(op, ps, obj["metadata"]["name"])
                 if (obj["kind"], obj["metadata"]["name"]) == ("Deployment", child_name(ps, API)):
@@ -201,7 +222,9 @@ async def _apply_children(
                     )
     if created:  # one Event per pass, not one per child: a first apply creates a dozen
         message = "Created " + ", ".join(created)
-        await recorder.record(op.kube, body, recorder.NORMAL, "Created", message)
+        await op.events.record(body, recorder.NORMAL, "Created", message)
+    for message in repaired:
+        await op.events.record(body, recorder.NORMAL, "DriftRepaired", message)
     return live, errors
 
 
@@ -272,7 +295,7 @@ async def _delete_unwanted(
             deleted.append(f"{kind} {name}")
     if deleted:
         message = "Deleted " + ", ".join(deleted) + " (switched off in the spec)"
-        await recorder.record(op.kube, body, recorder.NORMAL, "Deleted", message)
+        await op.events.record(body, recorder.NORMAL, "Deleted", message)
     op.pruned_generation[key] = ps.generation
 
 
@@ -305,8 +328,8 @@ async def _write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
     op.status_versions[key] = live["metadata"]["resourceVersion"]
     for condition in conditions.flipped(previous.get("conditions") or [], status["conditions"]):
         if condition["type"] == conditions.DEGRADED and condition["status"] == "True":
-            await recorder.record(
-                op.kube, body, recorder.WARNING, condition["reason"], condition["message"]
+            await op.events.record(
+                body, recorder.WARNING, condition["reason"], condition["message"]
             )
         elif condition["type"] == conditions.READY and condition["status"] == "True":
-            await recorder.record(op.kube, body, recorder.NORMAL, "Ready", condition["message"])
+            await op.events.record(body, recorder.NORMAL, "Ready", condition["message"])

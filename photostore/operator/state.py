@@ -13,8 +13,10 @@ from typing import Any
 
 from photostore.operator.builders.common import digest
 from photostore.operator.conditions import Finding
-from photostore.operator.kube import KubeClient
+from photostore.operator.kube import KubeClient, Obj
 from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.recorder import Recorder
+from photostore.operator.spec import GROUP, KIND
 from photostore.operator.workqueue import Key
 
 
@@ -58,13 +60,19 @@ class Operator:
 
     kube: KubeClient
     metrics: OperatorMetrics
+    events: Recorder = field(init=False)
     status_versions: dict[Key, str] = field(default_factory=dict)
     pruned_generation: dict[Key, int] = field(default_factory=dict)
     applied: dict[Key, Applied] = field(default_factory=dict)
     lag_readings: dict[Key, tuple[float, int | None]] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     topics: dict[Key, TopicCheck] = field(default_factory=dict)
+    # Children seen changed by someone else since the last full pass, as they were seen.
+    drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
+
+    def __post_init__(self) -> None:
+        self.events = Recorder(self.kube)
 
     def forget(self, key: Key) -> None:
         check = self.topics.pop(key, None)
@@ -74,6 +82,29 @@ class Operator:
         self.status_versions.pop(key, None)
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)
+        self.drifted.pop(key, None)
+
+    def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
+        """The PhotoStorages a child belongs to: by its owner reference, and by what the last
+        full passes applied, so that a child whose owner reference or labels someone removed
+        is still recognised as ours and repaired at once."""
+        meta = obj.get("metadata") or {}
+        namespace = meta.get("namespace") or ""
+        child = (obj.get("kind", ""), meta.get("name", ""))
+        keys = {
+            (namespace, ref["name"])
+            for ref in meta.get("ownerReferences") or []
+            if ref.get("kind") == KIND and str(ref.get("apiVersion", "")).startswith(GROUP)
+        }
+        keys.update(
+            key for key, applied in self.applied.items()
+            if key[0] == namespace and child in applied.children
+        )  # fmt: skip
+        return keys
+
+    def note_drift(self, key: Key, obj: Mapping[str, Any]) -> None:
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        self.drifted.setdefault(key, {})[child] = dict(obj)
 
     def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
         """Does this child differ from what the last full pass left (or is it unknown)?"""

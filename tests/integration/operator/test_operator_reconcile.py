@@ -302,6 +302,15 @@ def test_no_workload_runs_before_its_quota_is_in_place(
         assert "ResourceQuota" in degraded["message"]
         assert "quotas are refused here" in degraded["message"]
         assert cluster.list("deployments", namespace) == []
+
+        # Each retry fails the same way: one Event, counted up, not one Event per retry.
+        def failures() -> list[dict[str, Any]]:
+            return [e for e in cluster.list("events", namespace) if e["reason"] == "ApplyFailed"]
+
+        wait_for("a repeated ApplyFailed counted up",
+                 lambda: any(e.get("count", 1) >= 2 for e in failures()), timeout=60)  # fmt: skip
+        messages = [e["message"] for e in failures()]
+        assert len(messages) == len(set(messages))
     finally:
         cluster.run("delete", "validatingadmissionpolicybinding", policy, check=False)
         cluster.run("delete", "validatingadmissionpolicy", policy, check=False)
@@ -409,3 +418,53 @@ def test_stalled_rollout_is_degraded_with_progress_deadline_exceeded(
     assert "photos-processor" in degraded["message"]
     progressing = cluster.condition(NAME, namespace, "Progressing")
     assert progressing is not None and progressing["reason"] == "RolloutStalled"
+
+
+def _drift_events(cluster: Cluster, namespace: str) -> list[str]:
+    events = cluster.list("events", namespace)
+    return [e["message"] for e in events if e["reason"] == "DriftRepaired"]
+
+
+def test_a_child_stripped_of_its_label_or_owner_is_repaired_at_once_and_reported(
+    cluster: Cluster, namespace: str, operator: KopfRunner
+) -> None:
+    cluster.apply(photostorage(NAME, small_spec()), namespace)
+    cluster.wait_condition(NAME, namespace, "Ready", timeout=90)
+
+    cluster.run("label", "deployment", "photos-api", "-n", namespace,
+                "app.kubernetes.io/managed-by-")  # fmt: skip
+    started = time.monotonic()
+    wait_for(
+        "the managed-by label put back",
+        lambda: (
+            "app.kubernetes.io/managed-by"
+            in (cluster.get("deployment", "photos-api", namespace) or {})["metadata"].get(
+                "labels", {}
+            )
+        ),
+        timeout=10,
+    )
+    assert time.monotonic() - started < 2
+
+    cluster.run("patch", "service", "photos-api", "-n", namespace, "--type=json",
+                "-p", '[{"op":"remove","path":"/metadata/ownerReferences"}]')  # fmt: skip
+    started = time.monotonic()
+    wait_for(
+        "the owner reference put back",
+        lambda: (cluster.get("service", "photos-api", namespace) or {})["metadata"].get(
+            "ownerReferences"
+        ),
+        timeout=10,
+    )
+    assert time.monotonic() - started < 2
+
+    cluster.run("scale", "deployment", "photos-api", "-n", namespace, "--replicas=5")
+    messages = wait_for(
+        "three DriftRepaired Events",
+        lambda: (found := _drift_events(cluster, namespace)) and len(found) >= 3 and found,
+        timeout=10,
+    )
+    text = "\n".join(messages)
+    assert "Deployment photos-api: metadata.labels.app.kubernetes.io/managed-by was removed" in text
+    assert "Service photos-api: metadata.ownerReferences was removed" in text
+    assert "Deployment photos-api: spec.replicas was 5, set back to 2" in text

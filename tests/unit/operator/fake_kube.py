@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from photostore.operator.children import PLURALS
-from photostore.operator.kube import ApplyResult, Obj
+from photostore.operator.kube import ApiError, ApplyResult, Obj
 
 Ref = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 
@@ -22,6 +22,7 @@ class FakeKube:
         self.objects: dict[Ref, Obj] = {}
         self.calls: list[tuple[str, str, str]] = []
         self.served = served
+        self.refused: set[str] = set()  # kinds whose applies the apiserver refuses
         self._versions = itertools.count(1)
 
     def _record(self, api_version: str, kind: str, verb: str, sub: str = "") -> None:
@@ -41,6 +42,8 @@ class FakeKube:
         ref = (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
         created = ref not in self.objects
         self._record(obj["apiVersion"], obj["kind"], "create" if created else "patch")
+        if obj["kind"] in self.refused:
+            raise ApiError(422, f"{obj['kind']} refused")
         merged = copy.deepcopy(self.objects.get(ref, {}))
         for key, value in obj.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -75,14 +78,24 @@ class FakeKube:
     async def patch_status(
         self, api_version: str, kind: str, namespace: str, name: str, status: Obj
     ) -> Obj:
-        self._record(api_version, kind, "patch", "/status")
-        obj = self.objects[(api_version, kind, namespace, name)]
-        obj["status"] = {**(obj.get("status") or {}), **copy.deepcopy(status)}
-        return copy.deepcopy(self._stamp(obj))
+        return await self.patch(api_version, kind, namespace, name, {"status": status}, "status")
 
     async def create(self, obj: Obj) -> Obj:
         self._record(obj["apiVersion"], obj["kind"], "create")
-        return copy.deepcopy(obj)
+        obj = copy.deepcopy(obj)
+        meta = obj["metadata"]
+        meta.setdefault("name", meta.get("generateName", "") + str(next(self._versions)))
+        self.put(obj)
+        return obj
+
+    async def patch(
+        self, api_version: str, kind: str, namespace: str, name: str, body: Obj, sub: str = ""
+    ) -> Obj:
+        self._record(api_version, kind, "patch", f"/{sub}" if sub else "")
+        obj = self.objects[(api_version, kind, namespace, name)]
+        target = obj.setdefault(sub, {}) if sub else obj
+        target.update(copy.deepcopy(body[sub] if sub else body))
+        return copy.deepcopy(self._stamp(obj))
 
     async def serves(self, api_version: str, kind: str) -> bool:
         return self.served

@@ -20,13 +20,13 @@ from photostore.operator.reconcile import reconcile
 from photostore.operator.spec import parse
 from photostore.operator.state import Operator
 
-MANIFEST = Path(__file__).resolve().parents[3] / "manifests" / "operator" / "operator.yaml"
+MANIFEST = Path(__file__).resolve().parents[3] / "manifests" / "operator" / "rbac.yaml"
 KEY = ("team", "photos")
 
 
 def shipped_cluster_role() -> dict[str, Any]:
-    documents = yaml.safe_load_all(MANIFEST.read_text())
-    return next(d for d in documents if d and d["kind"] == "ClusterRole")
+    role: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())
+    return role
 
 
 def test_the_shipped_cluster_role_is_the_derived_one() -> None:
@@ -82,6 +82,17 @@ async def test_reconcile_uses_exactly_the_registered_verbs(minimal_spec: Any) ->
     # Autoscaling switched back on: the replicas are handed over to the HPA.
     kube.put(photostorage(spec, 3))
     await reconcile(op, KEY)
+    # A child the apiserver refuses, twice: the second ApplyFailed Event only counts up.
+    kube.refused.add("PodDisruptionBudget")
+    await reconcile(op, KEY)
+    await reconcile(op, KEY)
+    failures = [
+        e for (_, kind, _, _), e in kube.objects.items()
+        if kind == "Event" and e["reason"] == "ApplyFailed"
+    ]  # fmt: skip
+    counts = {e["message"]: e["count"] for e in failures}
+    assert len(counts) == len(failures)  # one Event object per distinct message
+    assert counts["PodDisruptionBudget photos-api: PodDisruptionBudget refused"] == 2
 
     used: dict[tuple[str, str], set[str]] = {}
     for group, resource, verb in kube.calls:
