@@ -11,20 +11,26 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported,
     OffsetSpec,
 )
 
+from photostore.operator.scaling import LagReading
+
 LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
 
 class LagUnavailableError(Exception):
     """The lag could not be read (no topic, broker down); scaling keeps its last choice."""
 
 
-def total_lag(latest: dict[int, int], committed: dict[int, int]) -> int:
-    """Messages not yet consumed, over all partitions; a partition never committed (a
-    negative offset) counts from its start."""
-    return sum(max(0, high - max(committed.get(p, 0), 0)) for p, high in latest.items())
+def total_lag(latest: dict[int, int], committed: dict[int, int], earliest: dict[int, int]) -> int:
+    """Messages not yet consumed, over all partitions. A partition never committed (a
+    negative offset) counts from its low watermark: what retention deleted is not lag."""
+    return sum(
+        max(0, high - (committed[p] if committed.get(p, -1) >= 0 else earliest.get(p, 0)))
+        for p, high in latest.items()
+    )
 
 
-def read_lag(brokers: list[str], topic: str, group: str, timeout: float = 5.0) -> int:
+def read_lag(brokers: list[str], topic: str, group: str, timeout: float = 5.0) -> LagReading:
     admin = AdminClient(
         {
             "bootstrap.servers": ",".join(brokers),
@@ -37,12 +43,20 @@ def read_lag(brokers: list[str], topic: str, group: str, timeout: float = 5.0) -
         if described is None or described.error is not None or not described.partitions:
             raise LagUnavailableError(f"topic {topic} not found")
         partitions = [TopicPartition(topic, p) for p in described.partitions]
-        offsets = admin.list_offsets({tp: LATEST for tp in partitions}, request_timeout=timeout)
-        latest = {tp.partition: future.result().offset for tp, future in offsets.items()}
+        latest = _offsets(admin, partitions, LATEST, timeout)
         groups = admin.list_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=timeout
         )
-        found = groups[group].result().topic_partitions
+        committed = {tp.partition: tp.offset for tp in groups[group].result().topic_partitions}
+        never = [tp for tp in partitions if committed.get(tp.partition, -1) < 0]
+        earliest = _offsets(admin, never, EARLIEST, timeout) if never else {}
     except KafkaException as error:
         raise LagUnavailableError(str(error)) from error
-    return total_lag(latest, {tp.partition: tp.offset for tp in found})
+    return LagReading(total_lag(latest, committed, earliest), len(partitions))
+
+
+def _offsets(
+    admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, timeout: float
+) -> dict[int, int]:
+    found = admin.list_offsets({tp: spec for tp in partitions}, request_timeout=timeout)
+    return {tp.partition: future.result().offset for tp, future in found.items()}

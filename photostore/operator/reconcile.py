@@ -16,7 +16,6 @@ from photostore.operator.builders.common import child_name, selector_labels
 from photostore.operator.builders.jobs import BACKUP_COMPONENT, MIGRATION_COMPONENT
 from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
-from photostore.operator.builders.processor import replicas_for_lag
 from photostore.operator.builders.quota import quota_name
 from photostore.operator.children import GUARD_RAILS_AND_CONFIG, WORKLOADS, wave_of
 from photostore.operator.drift import differences
@@ -29,6 +28,7 @@ from photostore.operator.health import (
 from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
 from photostore.operator.lag import LagUnavailableError, read_lag
 from photostore.operator.namespace_owner import manager_of, refused
+from photostore.operator.scaling import LagReading, ScaleDecision, decide, stabilise
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
 from photostore.operator.state import Applied, Operator, fingerprint
 from photostore.operator.status import Observed, build_status, selector
@@ -85,9 +85,9 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
         }
         await _write_status(op, key, body, status)
         return RESYNC_NOT_READY
-    lag = await _processor_lag(op, key, ps)
-    last = op.applied[key].processors if key in op.applied else None
-    desired = _desired_processors(ps, lag, last)
+    reading = await _processor_lag(op, key, ps)
+    decision = _scale(op, key, ps, reading)
+    desired = decision.replicas if decision else None
     if full or op.spec_changed(key, ps.generation) or op.applied[key].processors != desired:
         live, errors = await _full_pass(op, key, body, ps, desired)
     else:
@@ -106,8 +106,8 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
         processor=processor,
         cronjob=live.get(("CronJob", child_name(ps, BACKUP_COMPONENT))),
         errors=errors,
-        lag=lag,
-        desired_processors=desired,
+        lag=reading,
+        scaling=decision,
         extra=[topic] if topic else [],
     )
     previous = (body.get("status") or {}).get("conditions") or []
@@ -119,33 +119,50 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     return min(again, LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
 
 
-def _desired_processors(ps: PhotoStorage, lag: int | None, last: int | None) -> int | None:
-    """Processors the lag asks for; without a reading, the last choice (not a reset)."""
+def _scale(
+    op: Operator, key: Key, ps: PhotoStorage, reading: LagReading | None
+) -> ScaleDecision | None:
+    """Processors the lag asks for, within their bounds and the scale-down window. Without
+    a reading, the last choice within the current bounds (not a reset)."""
     scaling = ps.spec.processor.autoscaling
     if not scaling.enabled:
+        op.scale_history.pop(key, None)
+        op.scale_decisions.pop(key, None)
         return None
-    if lag is not None:
-        return replicas_for_lag(lag, scaling)
-    return None if last is None else max(scaling.min_replicas, min(scaling.max_replicas, last))
+    if reading is None:
+        last = op.scale_decisions.get(key)
+        if last is None:
+            return None
+        replicas = max(scaling.min_replicas, min(scaling.max_replicas, last.replicas))
+        return ScaleDecision(replicas, last.limited_by, "lag unreadable; " + last.message)
+    window = float(scaling.scale_down_stabilization_seconds)
+    history, decision = stabilise(
+        op.scale_history.get(key, []), time.monotonic(), window, decide(ps, reading)
+    )
+    op.scale_history[key] = history
+    op.scale_decisions[key] = decision
+    return decision
 
 
-async def _processor_lag(op: Operator, key: Key, ps: PhotoStorage) -> int | None:
-    """Consumer lag, read at most every LAG_INTERVAL; None when scaling by lag is off or
-    the lag cannot be read."""
+async def _processor_lag(op: Operator, key: Key, ps: PhotoStorage) -> LagReading | None:
+    """Consumer lag and partitions, read at most every LAG_INTERVAL; None when scaling by
+    lag is off or the lag cannot be read."""
     if not ps.spec.processor.autoscaling.enabled:
         return None
     now = time.monotonic()
-    read_at, lag = op.lag_readings.get(key, (0.0, None))
+    read_at, reading = op.lag_readings.get(key, (0.0, None))
     if now - read_at < LAG_INTERVAL:
-        return lag
+        return reading
     kafka = ps.spec.kafka
     try:
-        lag = await asyncio.to_thread(read_lag, kafka.brokers, kafka.topic, kafka.consumer_group)
+        reading = await asyncio.to_thread(
+            read_lag, kafka.brokers, kafka.topic, kafka.consumer_group
+        )
     except LagUnavailableError as error:
         logger.warning("consumer lag of %s/%s unavailable: %s", *key, error)
-        lag = None
-    op.lag_readings[key] = (now, lag)
-    return lag
+        reading = None
+    op.lag_readings[key] = (now, reading)
+    return reading
 
 
 async def _full_pass(

@@ -245,6 +245,13 @@ class LagAutoscaling(Model):
     target_lag_per_replica: int = Field(
         default=1000, ge=1, le=10_000_000, description="Unprocessed messages per processor pod."
     )
+    scale_down_stabilization_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="Processors are removed only once the lag has asked for fewer for this long"
+        " (the highest count asked for within the window is kept).",
+    )
 
 
 class ProcessorSpec(Workload):
@@ -465,7 +472,14 @@ class WorkloadStatus(Model):
 
 class ProcessorStatus(WorkloadStatus):
     lag: int | None = Field(default=None, description="Kafka consumer lag last seen.")
+    partitions: int | None = Field(default=None, description="Partitions of the topic last seen.")
     desired_replicas: int | None = Field(default=None, description="Replicas the lag asks for.")
+    limited_by: str | None = Field(
+        default=None,
+        description="What decided desiredReplicas: Lag, MinReplicas, MaxReplicas, Partitions,"
+        " GPUQuota or ScaleDownStabilization.",
+    )
+    scaling_message: str | None = Field(default=None, description="How desiredReplicas came about.")
 
 
 class BackupStatus(Model):

@@ -16,6 +16,7 @@ from photostore.operator.conditions import Finding
 from photostore.operator.kube import KubeClient, Obj
 from photostore.operator.metrics import OperatorMetrics
 from photostore.operator.recorder import Recorder
+from photostore.operator.scaling import LagReading, ScaleDecision
 from photostore.operator.spec import GROUP, KIND
 from photostore.operator.workqueue import Key
 
@@ -64,7 +65,9 @@ class Operator:
     status_versions: dict[Key, str] = field(default_factory=dict)
     pruned_generation: dict[Key, int] = field(default_factory=dict)
     applied: dict[Key, Applied] = field(default_factory=dict)
-    lag_readings: dict[Key, tuple[float, int | None]] = field(default_factory=dict)
+    lag_readings: dict[Key, tuple[float, LagReading | None]] = field(default_factory=dict)
+    scale_history: dict[Key, list[tuple[float, int]]] = field(default_factory=dict)
+    scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     topics: dict[Key, TopicCheck] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
@@ -79,6 +82,8 @@ class Operator:
         if check is not None and check.task is not None:
             check.task.cancel()
         self.lag_readings.pop(key, None)
+        self.scale_history.pop(key, None)
+        self.scale_decisions.pop(key, None)
         self.status_versions.pop(key, None)
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)

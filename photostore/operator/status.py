@@ -10,6 +10,7 @@ from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.health import WorkloadHealth
+from photostore.operator.scaling import LagReading, ScaleDecision
 from photostore.operator.spec import PhotoStorage
 
 Obj = dict[str, Any]
@@ -21,8 +22,8 @@ class Observed:
     processor: WorkloadHealth
     cronjob: Obj | None = None
     errors: list[str] = field(default_factory=list)
-    lag: int | None = None
-    desired_processors: int | None = None
+    lag: LagReading | None = None
+    scaling: ScaleDecision | None = None
     extra: list[conditions.Finding] = field(default_factory=list)  # e.g. KafkaTopicReady
 
     @property
@@ -52,9 +53,12 @@ def build_status(
     found += observed.extra
     processor = _workload(ps, observed.processor, PROCESSOR)
     if observed.lag is not None:
-        processor["lag"] = observed.lag
-    if observed.desired_processors is not None:
-        processor["desiredReplicas"] = observed.desired_processors
+        processor["lag"] = observed.lag.lag
+        processor["partitions"] = observed.lag.partitions
+    if observed.scaling is not None:
+        processor["desiredReplicas"] = observed.scaling.replicas
+        processor["limitedBy"] = observed.scaling.limited_by
+        processor["scalingMessage"] = observed.scaling.message
     cron = (observed.cronjob or {}).get("status") or {}
     backup = {
         "lastScheduleTime": cron.get("lastScheduleTime"),

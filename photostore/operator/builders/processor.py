@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from photostore.operator.builders import config
 from photostore.operator.builders.api import build_pdb, pod_template
 from photostore.operator.builders.common import (
@@ -15,7 +13,7 @@ from photostore.operator.builders.common import (
     resources,
     selector_labels,
 )
-from photostore.operator.spec import LagAutoscaling, PhotoStorage
+from photostore.operator.spec import PhotoStorage
 
 COMPONENT = "processor"
 PORT = 9090
@@ -25,12 +23,6 @@ ACCELERATOR_LABEL = "accelerator"
 
 def processor_name(ps: PhotoStorage) -> str:
     return child_name(ps, COMPONENT)
-
-
-def replicas_for_lag(lag: int, scaling: LagAutoscaling) -> int:
-    """Processors needed to keep each one's share of the consumer lag under the target."""
-    wanted = math.ceil(lag / scaling.target_lag_per_replica)
-    return max(scaling.min_replicas, min(scaling.max_replicas, wanted))
 
 
 def _container(ps: PhotoStorage) -> Obj:

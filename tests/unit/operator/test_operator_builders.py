@@ -16,7 +16,7 @@ from photostore.operator.builders import (
     unwanted,
 )
 from photostore.operator.builders import quota as quota_builders
-from photostore.operator.spec import LagAutoscaling, PhotoStorage
+from photostore.operator.spec import PhotoStorage
 
 MakePs = Callable[..., PhotoStorage]
 UID = "0b1c2d3e-0000-4000-8000-000000000001"
@@ -221,15 +221,6 @@ def test_processor_without_gpu_stays_off_the_gpu_pool(make_ps: MakePs) -> None:
     container = pod["containers"][0]
     assert "nvidia.com/gpu" not in container["resources"]["limits"]
     assert {"name": "PHOTOSTORE_PROCESSOR_DEVICE", "value": "cpu"} in container["env"]
-
-
-def test_processor_replicas_follow_lag() -> None:
-    scaling = LagAutoscaling(
-        enabled=True, min_replicas=2, max_replicas=10, target_lag_per_replica=100
-    )
-    assert processor.replicas_for_lag(0, scaling) == 2
-    assert processor.replicas_for_lag(450, scaling) == 5
-    assert processor.replicas_for_lag(10_000, scaling) == 10
 
 
 def test_processor_replicas_when_scaling_by_lag(make_ps: MakePs) -> None:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from photostore.operator.health import WorkloadHealth
 from photostore.operator.lag import total_lag
+from photostore.operator.scaling import LagReading, ScaleDecision
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.status import Observed, build_status
 
@@ -31,11 +32,15 @@ def test_status_reports_generation_counts_and_selector(ps: PhotoStorage) -> None
 
 
 def test_status_reports_lag_and_the_processors_it_asks_for(ps: PhotoStorage) -> None:
-    observed = Observed(api=DONE, processor=DONE, lag=250, desired_processors=3)
-    status = build_status(ps, [], observed, "T")
-    assert (status["processor"]["lag"], status["processor"]["desiredReplicas"]) == (250, 3)
+    decision = ScaleDecision(3, "Partitions", "capped at 3 by the topic's partitions")
+    observed = Observed(api=DONE, processor=DONE, lag=LagReading(250, 3), scaling=decision)
+    processor = build_status(ps, [], observed, "T")["processor"]
+    assert (processor["lag"], processor["partitions"]) == (250, 3)
+    assert (processor["desiredReplicas"], processor["limitedBy"]) == (3, "Partitions")
+    assert processor["scalingMessage"] == decision.message
 
 
-def test_total_lag_counts_uncommitted_partitions_from_the_start() -> None:
-    assert total_lag({0: 100, 1: 50, 2: 7}, {0: 90, 1: -1001}) == 10 + 50 + 7
-    assert total_lag({0: 5}, {0: 9}) == 0
+def test_total_lag_counts_uncommitted_partitions_from_their_low_watermark() -> None:
+    earliest = {1: 20, 2: 0}  # partition 1 lost its first 20 messages to retention
+    assert total_lag({0: 100, 1: 50, 2: 7}, {0: 90, 1: -1001}, earliest) == 10 + 30 + 7
+    assert total_lag({0: 5}, {0: 9}, {}) == 0
