@@ -109,3 +109,20 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+
+
+def ensure_dead_letter_topic(
+    brokers: str, topic: str, dead_letters: str, timeout: float = 10.0
+) -> None:
+    """Create the dead-letter topic like its topic: the same partitions and replication, as
+    the operator's spec made the topic (1 and 1 when the topic does not exist yet)."""
+    from confluent_kafka.admin import AdminClient
+
+    described = AdminClient(admin_config(brokers)).list_topics(timeout=timeout).topics.get(topic)
+    partitions = replication = 1
+    if described is not None and described.error is None and described.partitions:
+        partitions = len(described.partitions)
+        replication = len(next(iter(described.partitions.values())).replicas)
+    ensure_topics(
+        brokers, [dead_letters], partitions=partitions, replication=replication, timeout=timeout
+    )

@@ -85,7 +85,10 @@ CHILDREN: tuple[Kind, ...] = (
     ),
 )
 
-PHOTOSTORAGE = Kind(f"{GROUP}/{VERSION}", KIND, PLURAL, frozenset({"get", "list"}), watched=True)
+# patch: the finalizer of kafka.deletionPolicy Delete
+PHOTOSTORAGE = Kind(
+    f"{GROUP}/{VERSION}", KIND, PLURAL, frozenset({"get", "list", "patch"}), watched=True
+)
 # Read or written, never owned: pods are read to tell a crash loop from a slow rollout.
 OTHERS: tuple[Kind, ...] = (
     PHOTOSTORAGE,

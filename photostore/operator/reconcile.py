@@ -7,8 +7,10 @@ import asyncio
 import logging
 import time
 
+from confluent_kafka import KafkaException
 from pydantic import ValidationError
 
+from photostore.events import dead_letter_topic
 from photostore.operator import conditions, recorder
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
@@ -19,6 +21,11 @@ from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.builders.quota import quota_name
 from photostore.operator.children import GUARD_RAILS_AND_CONFIG, WORKLOADS, wave_of
 from photostore.operator.drift import differences
+from photostore.operator.finalizers import (
+    TOPICS_FINALIZER,
+    finalizer_patch,
+    wants_topic_finalizer,
+)
 from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
@@ -32,7 +39,7 @@ from photostore.operator.scaling import LagReading, ScaleDecision, decide, stabi
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
 from photostore.operator.state import Applied, Operator, fingerprint
 from photostore.operator.status import Observed, build_status, selector
-from photostore.operator.topic import TOPIC_RETRY, check_topic
+from photostore.operator.topic import TOPIC_RETRY, check_topic, delete_topics
 from photostore.operator.workqueue import Key
 
 logger = logging.getLogger(__name__)
@@ -67,14 +74,20 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
 async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     namespace, name = key
     body = await op.kube.get(PS_API_VERSION, KIND, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
+    if body is None:
         op.forget(key)
-        return None  # the garbage collector removes the children through owner references
+        return None
+    if body["metadata"].get("deletionTimestamp"):
+        op.forget(key)  # the garbage collector removes the children through owner references
+        return await _release_topics(op, key, body)
     try:
         ps = parse(body)
     except ValidationError as error:  # the schema should make this impossible; say so loudly
         await op.events.record(body, recorder.WARNING, "InvalidSpec", str(error))
         return None
+    patch = finalizer_patch(body, wants_topic_finalizer(ps))
+    if patch is not None:
+        body = await op.kube.patch(PS_API_VERSION, KIND, namespace, name, patch)
     manager = manager_of(await op.kube.list(PS_API_VERSION, KIND, namespace))
     if manager not in (None, name):
         previous = (body.get("status") or {}).get("conditions") or []
@@ -117,6 +130,28 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     if topic is not None and not topic.status:
         again = min(again, TOPIC_RETRY)
     return min(again, LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
+
+
+async def _release_topics(op: Operator, key: Key, body: Obj) -> float | None:
+    """Delete the Kafka topics of a PhotoStorage being deleted with deletionPolicy Delete,
+    then let it go; while Kafka does not confirm, say so and try again."""
+    if TOPICS_FINALIZER not in (body["metadata"].get("finalizers") or []):
+        return None
+    kafka = body["spec"]["kafka"]
+    topic = kafka.get("topic", "photoUpload")
+    try:
+        await asyncio.to_thread(delete_topics, kafka["brokers"], topic)
+    except KafkaException as error:
+        message = f"topics {topic} and {dead_letter_topic(topic)} not deleted yet: {error}"
+        await op.events.record(body, recorder.WARNING, "TopicDeletionFailed", message)
+        return TOPIC_RETRY
+    await op.events.record(
+        body, recorder.NORMAL, "TopicsDeleted", f"deleted {topic} and {dead_letter_topic(topic)}"
+    )
+    patch = finalizer_patch(body, present=False)
+    if patch is not None:
+        await op.kube.patch(PS_API_VERSION, KIND, key[0], key[1], patch)
+    return None
 
 
 def _scale(

@@ -331,8 +331,15 @@ class Kafka(Model):
     )
     manage_topic: bool = Field(
         default=True,
-        description="Create the topic when missing and add partitions when `partitions`"
-        " grows (condition KafkaTopicReady); off when the topic is managed elsewhere.",
+        description="Create the topic and its dead-letter topic (`<topic>.dlq`) when missing,"
+        " with these partitions and replication, and add partitions when `partitions` grows"
+        " (condition KafkaTopicReady); off when the topics are managed elsewhere.",
+    )
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain",
+        description="What deleting the PhotoStorage does to the topics it manages: Retain keeps"
+        " them (and the events in them); Delete removes both, holding the deletion with a"
+        " finalizer until Kafka confirms.",
     )
 
 

@@ -19,7 +19,7 @@ import psycopg
 from confluent_kafka import Consumer, Producer
 from pydantic import ValidationError
 
-from photostore.events import consumer_config, ensure_topics, producer_config
+from photostore.events import consumer_config, ensure_dead_letter_topic, producer_config
 from photostore.processor.arrays import device_module
 from photostore.processor.batch import BatchProcessor
 from photostore.processor.config import Settings
@@ -53,7 +53,7 @@ def build_loop(settings: Settings) -> ConsumeLoop:
 
     # The dead-letter topic must exist before the first failure; the main topic is the
     # operator's (its partition count matters), so it is not created here.
-    ensure_topics(settings.kafka_brokers, [settings.dlq_topic])
+    ensure_dead_letter_topic(settings.kafka_brokers, settings.kafka_topic, settings.dlq_topic)
     processor = BatchProcessor(
         specs=settings.thumbnail_specs(),
         xp=xp,

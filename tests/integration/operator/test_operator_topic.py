@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from confluent_kafka.admin import AdminClient
 from kopf.testing import KopfRunner
 from ps_cluster import Cluster, photostorage, small_spec, wait_for
@@ -38,10 +39,12 @@ def test_topic_is_created_then_grown_and_reported(
         created = cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="TopicCreated")
         assert "3 partitions" in created["message"]
         assert _partitions(admin, topic) == 3
+        assert _partitions(admin, f"{topic}.dlq") == 3, "the dead-letter topic follows the spec"
 
         cluster.apply(photostorage(NAME, small_spec(kafka=kafka(5))), namespace)
         cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="PartitionsAdded")
         assert _partitions(admin, topic) == 5
+        assert _partitions(admin, f"{topic}.dlq") == 5
 
         cluster.apply(photostorage(NAME, small_spec(kafka=kafka(2))), namespace)
         cluster.wait_condition(
@@ -50,7 +53,32 @@ def test_topic_is_created_then_grown_and_reported(
         ready = cluster.condition(NAME, namespace, "Ready")
         assert ready is not None and ready["status"] == "True", "the topic does not gate Ready"
     finally:
-        admin.delete_topics([topic])
+        admin.delete_topics([topic, f"{topic}.dlq"])
+
+
+@pytest.mark.parametrize("policy", ["Retain", "Delete"])
+def test_deleting_the_photostorage_follows_the_topic_deletion_policy(
+    cluster: Cluster, env: dict[str, str], namespace: str, operator: KopfRunner, policy: str
+) -> None:
+    brokers = env["PHOTOSTORE_KAFKA_BROKERS"]
+    topic = f"photoUpload.operator-topic.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": brokers})
+    kafka = {"brokers": brokers.split(","), "topic": topic, "partitions": 2,
+             "replicationFactor": 1, "manageTopic": True, "deletionPolicy": policy}  # fmt: skip
+    try:
+        cluster.apply(photostorage(NAME, small_spec(kafka=kafka)), namespace)
+        cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="TopicCreated")
+        ps = cluster.get("photostorage", NAME, namespace)
+        assert ps is not None
+        finalizers = ps["metadata"].get("finalizers") or []
+        assert ("photos.example.com/kafka-topics" in finalizers) == (policy == "Delete")
+
+        cluster.run("delete", "photostorage", NAME, "-n", namespace, "--timeout=60s")
+        assert cluster.get("photostorage", NAME, namespace) is None
+        kept = {t for t in (topic, f"{topic}.dlq") if _partitions(admin, t)}
+        assert kept == ({topic, f"{topic}.dlq"} if policy == "Retain" else set())
+    finally:
+        admin.delete_topics([topic, f"{topic}.dlq"])
 
 
 def test_unreachable_kafka_is_reported_not_fatal(

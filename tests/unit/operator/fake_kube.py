@@ -17,6 +17,17 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
+def _merge(target: Obj, patch: Obj) -> None:
+    """A JSON merge patch (RFC 7386): objects merge, anything else replaces, null removes."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
 class FakeKube:
     def __init__(self, served: bool = True) -> None:
         self.objects: dict[Ref, Obj] = {}
@@ -93,8 +104,7 @@ class FakeKube:
     ) -> Obj:
         self._record(api_version, kind, "patch", f"/{sub}" if sub else "")
         obj = self.objects[(api_version, kind, namespace, name)]
-        target = obj.setdefault(sub, {}) if sub else obj
-        target.update(copy.deepcopy(body[sub] if sub else body))
+        _merge(obj, copy.deepcopy(body))
         return copy.deepcopy(self._stamp(obj))
 
     async def serves(self, api_version: str, kind: str) -> bool:

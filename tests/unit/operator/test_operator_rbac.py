@@ -14,6 +14,7 @@ from fake_kube import FakeKube
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.jobs import MIGRATION_COMPONENT
 from photostore.operator.children import ALL, PHOTOSTORAGE, STATUS_VERBS
+from photostore.operator.finalizers import TOPICS_FINALIZER
 from photostore.operator.metrics import OperatorMetrics
 from photostore.operator.rbac import KOPF_RULES, cluster_role, grants
 from photostore.operator.reconcile import reconcile
@@ -66,10 +67,15 @@ async def test_reconcile_uses_exactly_the_registered_verbs(minimal_spec: Any) ->
                "metadata": {"name": "photos-migrate-old", "namespace": KEY[0],
                             "labels": selector_labels(parse(ps), MIGRATION_COMPONENT)}}  # fmt: skip
     kube.put(old_job)
+    # A finalizer left from when kafka.deletionPolicy was Delete: the first pass removes it.
+    ps["metadata"]["finalizers"] = [TOPICS_FINALIZER]
+    ps["metadata"]["resourceVersion"] = "0"
     kube.put(ps)
     await reconcile(op, KEY)  # creates every child
     await reconcile(op, KEY)  # patches them
     assert ("batch/v1", "Job", KEY[0], "photos-migrate-old") not in kube.objects
+    stored = kube.objects[(PHOTOSTORAGE.api_version, PHOTOSTORAGE.kind, *KEY)]
+    assert stored["metadata"]["finalizers"] == []
 
     # Everything optional switched off: each is looked up and deleted.
     off = copy.deepcopy(spec)
