@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, Producer
 from pydantic import ValidationError
 
 from photostore.events import consumer_config, ensure_topics, producer_config
-from photostore.processor.arrays import device_module
+from photostore.processor.arrays import GpuUnavailableError, device_module
 from photostore.processor.batch import BatchProcessor
 from photostore.processor.config import Settings
 from photostore.processor.consumer import ConsumeLoop
@@ -31,6 +31,7 @@ log = logging.getLogger("photostore.processor")
 
 
 def build_loop(settings: Settings) -> ConsumeLoop:
+    # First, before the health server: a GPU pod whose CUDA is broken must never look ready.
     xp = device_module(settings.processor_device)
     log.info("processing on %s", xp.__name__)
     metrics = create_processor_metrics()
@@ -99,7 +100,12 @@ def main(argv: list[str]) -> None:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         log.error("invalid settings (PHOTOSTORE_* environment): %s", problems)
         sys.exit(2)
-    loop = build_loop(settings)
+    try:
+        loop = build_loop(settings)
+    except GpuUnavailableError as exc:
+        # Exiting before the health server starts: the pod never reports ready.
+        log.error("refusing to start: %s", exc)
+        sys.exit(3)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: finishing the batch in hand", signum)
