@@ -77,7 +77,7 @@ def save_processed(
             "has_location": has_location,
             "lon": exif.longitude,
             "lat": exif.latitude,
-            "exif": Jsonb(exif.tags),
+            "exif": Jsonb(exif.as_json()),
             "ahash": features.hashes.ahash,
             "dhash": features.hashes.dhash,
             "phash": features.hashes.phash,
