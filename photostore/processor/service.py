@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import Consumer, Producer
+from PIL import Image
 from pydantic import ValidationError
 
 from photostore.events import consumer_config, ensure_topics, producer_config
@@ -24,7 +25,12 @@ from photostore.processor.arrays import GpuUnavailableError, device_module
 from photostore.processor.batch import BatchProcessor
 from photostore.processor.config import Settings
 from photostore.processor.consumer import ConsumeLoop
-from photostore.processor.metrics import Liveness, create_processor_metrics, serve_metrics
+from photostore.processor.metrics import (
+    Liveness,
+    Readiness,
+    create_processor_metrics,
+    serve_metrics,
+)
 from photostore.storage import create_s3_client
 
 log = logging.getLogger("photostore.processor")
@@ -34,10 +40,14 @@ def build_loop(settings: Settings) -> ConsumeLoop:
     # First, before the health server: a GPU pod whose CUDA is broken must never look ready.
     xp = device_module(settings.processor_device)
     log.info("processing on %s", xp.__name__)
+    # Pillow's own decompression-bomb check follows ours (it warns above this, refuses
+    # above twice this); ours refuses first, from the header, with the reason.
+    Image.MAX_IMAGE_PIXELS = settings.max_photo_pixels
     metrics = create_processor_metrics()
     liveness = Liveness(stale_after_s=max(60.0, 30 * settings.batch_wait_s))
+    readiness = Readiness()
     if settings.metrics_port:
-        serve_metrics(metrics, liveness, settings.metrics_port)
+        serve_metrics(metrics, liveness, settings.metrics_port, readiness)
     s3 = create_s3_client(
         region=settings.s3_region,
         endpoint=settings.s3_endpoint,
@@ -63,6 +73,9 @@ def build_loop(settings: Settings) -> ConsumeLoop:
         connect=connect,
         workers=ThreadPoolExecutor(settings.workers, thread_name_prefix="photo"),
         metrics=metrics,
+        max_pixels=settings.max_photo_pixels,
+        memory_budget=settings.memory_budget_bytes,
+        max_attempts=settings.max_processing_attempts,
     )
     return ConsumeLoop(
         consumer=Consumer(
@@ -82,6 +95,7 @@ def build_loop(settings: Settings) -> ConsumeLoop:
         batch_wait_s=settings.batch_wait_s,
         metrics=metrics,
         liveness=liveness,
+        readiness=readiness,
     )
 
 

@@ -13,7 +13,12 @@ from pydantic import ValidationError
 from photostore.processor.arrays import device_module
 from photostore.processor.config import Settings
 from photostore.processor.consumer import next_offsets
-from photostore.processor.metrics import Liveness, create_processor_metrics, serve_metrics
+from photostore.processor.metrics import (
+    Liveness,
+    Readiness,
+    create_processor_metrics,
+    serve_metrics,
+)
 from photostore.processor.service import main
 
 REQUIRED = {
@@ -130,3 +135,24 @@ def test_invalid_settings_exit_2_without_echoing_secrets(
     assert exited.value.code == 2
     assert "s3_bucket: Field required" in caplog.text
     assert "hunter2pw" not in caplog.text
+
+
+def test_ready_endpoint_reports_the_problem_while_unready() -> None:
+    readiness = Readiness()
+    server = serve_metrics(create_processor_metrics(), Liveness(), 0, readiness, host="127.0.0.1")
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert httpx.get(f"{base}/ready").status_code == 200
+        readiness.unready("batch failing: EndpointConnectionError")
+        reply = httpx.get(f"{base}/ready")
+        assert (reply.status_code, reply.text) == (
+            503,
+            "unready: batch failing: EndpointConnectionError\n",
+        )
+        # Alive all the same: the kubelet must not restart a processor waiting out an outage.
+        assert httpx.get(f"{base}/health").status_code == 200
+        readiness.ready()
+        assert httpx.get(f"{base}/ready").status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
