@@ -243,7 +243,7 @@ class BatchProcessor:
         return (
             row.interrupted
             and row.id not in counted
-            and row.processing_attempts >= (self._max_attempts)
+            and row.processing_attempts >= self._max_attempts
         )
 
     def _next_part(self, pending: deque[_Job], counted: set[UUID]) -> list[_Job]:

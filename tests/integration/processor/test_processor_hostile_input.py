@@ -42,6 +42,14 @@ def _reasons(brokers: str, topic: str, expected: int) -> dict[bytes, bytes]:
     return {m.key(): dict(m.headers())["error.reason"] for m in letters}
 
 
+def _ready_status(run: ProcessorRun) -> int | None:
+    """The status /ready answers, or None while the server is not listening yet."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{run.metrics_port}/ready", timeout=5).status_code
+    except httpx.TransportError:
+        return None
+
+
 def _settled(database_url: str, ids: list[Any]) -> Callable[[], bool]:
     return lambda: set(statuses(database_url, ids).values()) <= {"done", "failed"}
 
@@ -68,7 +76,7 @@ def test_pixel_heavy_batch_stays_within_the_memory_budget(
         PHOTOSTORE_MEMORY_BUDGET_BYTES=str(budget),
     )
     # Idle, connected and subscribed: what the process holds before any photo.
-    wait_until(lambda: httpx.get(f"http://127.0.0.1:{run.metrics_port}/ready").is_success, 30, run)
+    wait_until(lambda: _ready_status(run) == 200, 30, run)
     time.sleep(2)
     idle = memory_kib(run.process.pid)["VmRSS"] * 1024
     publish(brokers, topics.events, [p.event for p in [*heavy, bomb]])
@@ -202,11 +210,11 @@ def test_an_s3_outage_is_waited_out_alive_and_unready(
     ids = [p.id for p in created]
     run = start_processor(topics, unique("group-"), PHOTOSTORE_S3_ENDPOINT=s3_proxy.endpoint)
     base = f"http://127.0.0.1:{run.metrics_port}"
-    wait_until(lambda: httpx.get(f"{base}/ready").is_success, 30, run)
+    wait_until(lambda: _ready_status(run) == 200, 30, run)
 
     s3_proxy.down()
     publish(env["PHOTOSTORE_KAFKA_BROKERS"], topics.events, [p.event for p in created])
-    wait_until(lambda: httpx.get(f"{base}/ready").status_code == 503, 60, run)
+    wait_until(lambda: _ready_status(run) == 503, 60, run)
     assert "unready: batch failing" in httpx.get(f"{base}/ready").text
     # Longer than the four attempts (about 7 s of backoff) after which it used to exit.
     outage_end = time.monotonic() + 25
@@ -218,6 +226,6 @@ def test_an_s3_outage_is_waited_out_alive_and_unready(
 
     s3_proxy.up()
     wait_until(lambda: set(statuses(database_url, ids).values()) == {"done"}, 90, run)
-    wait_until(lambda: httpx.get(f"{base}/ready").status_code == 200, 10, run)
+    wait_until(lambda: _ready_status(run) == 200, 10, run)
     assert "batch attempt" in run.log()
     assert run.stop() == 0, run.log()
