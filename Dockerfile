@@ -1,15 +1,16 @@
 # One image for every PhotoStorage process: `python -m photostore api|processor|migrate|operator`.
 # Build the GPU processor image with: docker build --build-arg EXTRAS=gpu -t photostore-gpu .
+# EXTRAS=gpu installs from requirements-gpu.lock: CuPy and the CUDA runtime libraries as wheels,
+# so the node needs only the NVIDIA driver (mounted by the NVIDIA container toolkit).
 FROM python:3.11-slim AS build
 ARG EXTRAS=""
 WORKDIR /src
-COPY requirements.lock pyproject.toml README.md ./
+COPY requirements.lock requirements-gpu.lock pyproject.toml README.md ./
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir "uv==0.13.9" \
- && /opt/venv/bin/uv pip sync --python /opt/venv/bin/python requirements.lock
+ && /opt/venv/bin/uv pip sync --python /opt/venv/bin/python "requirements${EXTRAS:+-$EXTRAS}.lock"
 COPY photostore ./photostore
-RUN /opt/venv/bin/uv pip install --python /opt/venv/bin/python --no-deps . \
- && if [ -n "$EXTRAS" ]; then /opt/venv/bin/uv pip install --python /opt/venv/bin/python ".[$EXTRAS]"; fi
+RUN /opt/venv/bin/uv pip install --python /opt/venv/bin/python --no-deps .
 
 FROM python:3.11-slim
 # The package holds a subpackage named `operator`; never let a script's folder shadow the

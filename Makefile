@@ -23,9 +23,16 @@ $(STAMP): requirements.lock pyproject.toml
 .PHONY: venv
 venv: $(STAMP) ## create .venv from requirements.lock
 
-.PHONY: lock
-lock: ## re-resolve requirements.lock from pyproject.toml
+.PHONY: lock lock-gpu
+lock: ## re-resolve requirements.lock (and requirements-gpu.lock) from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	$(MAKE) lock-gpu
+# The GPU image's lock: the main lock's versions plus the gpu extra (CuPy and the CUDA runtime
+# wheels), resolved for the image's platform whatever machine runs it.
+lock-gpu: ## re-resolve requirements-gpu.lock (the gpu extra, linux x86_64, Python 3.11)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra gpu --constraint requirements.lock \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header \
+	  -o requirements-gpu.lock
 
 .PHONY: env env-down env-status env-clean
 env: ## start the local environment (Kubernetes + kwok, PostgreSQL, Redis, Kafka, S3)

@@ -20,7 +20,9 @@ migration, and tell the processor and the operator):
   camera_make, camera_model, location geography(Point,4326), exif jsonb, ahash, dhash, phash
   (bigint: 64-bit hashes stored as signed), blur_score double precision, dominant_colors
   jsonb, color_histogram jsonb, thumbnails jsonb`` (name -> object key, e.g.
-  ``{"grid": "thumbnails/{id}/grid.webp", "preview": "thumbnails/{id}/preview.jpg"}``).
+  ``{"grid": "thumbnails/{id}/grid.webp", "preview": "thumbnails/{id}/preview.jpg"}``),
+  ``processing_attempts int`` (times processing started; 0002). ``exif`` may hold
+  ``exif_warnings`` (EXIF fields the processor dropped as malformed).
   A writer of processor columns should also set ``updated_at = now()``.
 - ``outbox(id bigserial, topic, key, payload jsonb, created_at, attempts, last_error,
   published_at)`` -- the transactional outbox the API relays to Kafka.

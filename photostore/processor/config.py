@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from photostore.events import DEFAULT_TOPIC, dead_letter_topic
+from photostore.processor.decode import DEFAULT_MAX_PIXELS
 from photostore.processor.pipeline import ThumbnailFormat, ThumbnailSpec
 
 
@@ -34,6 +35,24 @@ class Settings(BaseSettings):
     batch_wait_s: float = Field(default=1.0, gt=0, description="longest wait to fill a batch")
     workers: int = Field(default=4, ge=1, le=64, description="threads for fetch/decode/encode")
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 disables the server")
+    max_photo_pixels: int = Field(
+        default=DEFAULT_MAX_PIXELS,
+        ge=1,
+        description="a photo with more pixels (width x height, read from its header before "
+        "decoding) fails as 'too_large'",
+    )
+    memory_budget_bytes: int = Field(
+        default=2 << 30,
+        ge=64 << 20,
+        description="estimated peak memory of the photos processed at once; a batch is "
+        "processed in parts that fit (2 GiB leaves a 4Gi container room for the rest)",
+    )
+    max_processing_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="a photo whose processing started this many times without finishing "
+        "(the processor died on it) fails as 'too_many_attempts' on its next delivery",
+    )
 
     thumbnail_grid_size: int = Field(default=250, ge=16, le=4096)
     thumbnail_grid_format: ThumbnailFormat = "webp"

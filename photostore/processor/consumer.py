@@ -3,27 +3,31 @@
 Delivery is at least once: offsets are committed only after the batch's rows are committed
 and its dead letters acknowledged by the broker. A crash anywhere before that replays the
 batch, which `BatchProcessor` makes harmless.
+
+A batch that fails for a reason outside its photos (S3 or PostgreSQL down) is retried with
+backoff until it succeeds or the process is asked to stop: the process stays alive (its
+liveness keeps beating) and reports unready meanwhile, instead of exiting into a crash loop.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from photostore.processor.batch import BatchOutcome, BatchProcessor, DeadLetter, Message
-from photostore.processor.metrics import Liveness, ProcessorMetrics
+from photostore.processor.metrics import Liveness, ProcessorMetrics, Readiness
 
 log = logging.getLogger(__name__)
 
-# A batch that keeps failing for infrastructure reasons is retried this many times, with
-# backoff, before the process gives up (and Kubernetes restarts it).
-BATCH_ATTEMPTS = 4
+# A batch that keeps failing for infrastructure reasons is retried after 1, 2, 4 ... seconds,
+# at most MAX_BACKOFF_S apart, for as long as it takes.
 BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
 DLQ_FLUSH_TIMEOUT_S = 30.0
 
 
@@ -52,6 +56,7 @@ class ConsumeLoop:
         batch_wait_s: float,
         metrics: ProcessorMetrics,
         liveness: Liveness,
+        readiness: Readiness | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -62,6 +67,7 @@ class ConsumeLoop:
         self._batch_wait_s = batch_wait_s
         self._metrics = metrics
         self._liveness = liveness
+        self._readiness = readiness or Readiness()
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -98,6 +104,8 @@ class ConsumeLoop:
     def _handle(self, messages: list[Any]) -> None:
         self._metrics.batch_size.observe(len(messages))
         outcome = self._process_with_retries(messages)
+        if outcome is None:
+            return  # stopping before the batch could finish: it is redelivered
         self._dead_letter(outcome.dead_letters)
         try:
             self._consumer.commit(offsets=next_offsets(messages), asynchronous=False)
@@ -116,17 +124,26 @@ class ConsumeLoop:
             len(outcome.skipped),
         )
 
-    def _process_with_retries(self, messages: list[Any]) -> BatchOutcome:
-        for attempt in range(1, BATCH_ATTEMPTS + 1):
+    def _process_with_retries(self, messages: list[Any]) -> BatchOutcome | None:
+        """The batch's outcome, retrying until it succeeds; None when stopped meanwhile."""
+        counted: set[UUID] = set()  # one delivery: its attempts are counted once
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                return self._processor.process(messages)
+                outcome = self._processor.process(messages, counted)
             except Exception as exc:
-                if attempt == BATCH_ATTEMPTS:
-                    raise
-                delay = BACKOFF_S * 2 ** (attempt - 1)
+                delay = min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (attempt - 1))
+                self._readiness.unready(f"batch failing: {type(exc).__name__}")
                 log.warning("batch attempt %d failed (%s); retrying in %.0fs", attempt, exc, delay)
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+                if self._stop.wait(delay):
+                    return None
+                self._liveness.beat()
+                continue
+            if self._readiness.problem is not None:
+                log.info("batch succeeded after %d attempts: ready again", attempt)
+            self._readiness.ready()
+            return outcome
 
     def _dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:

@@ -37,8 +37,17 @@ _UPRIGHT: dict[int, Image.Transpose] = {
 }
 
 
+# A 4Gi processor decodes a photo this large with room to spare (see memory_budget.py).
+DEFAULT_MAX_PIXELS = 100_000_000
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+
+
 class UndecodablePhotoError(ValueError):
     """The bytes are not an image we can read (corrupt, truncated or unknown format)."""
+
+
+class PhotoTooLargeError(Exception):
+    """The photo has more pixels than the processor decodes (a decompression bomb, or huge)."""
 
 
 @dataclass(frozen=True)
@@ -52,38 +61,85 @@ class DecodedPhoto:
     format: str
 
 
+@dataclass(frozen=True)
+class PhotoHeader:
+    """What the header says, before any pixel is decoded."""
+
+    width: int
+    height: int
+    decoded_width: int
+    """Size a decode for the same `min_long_edge` produces (smaller than width x height for
+    a JPEG decoded at reduced size)."""
+    decoded_height: int
+
+
 def draft_request(width: int, height: int, min_long_edge: int) -> tuple[int, int]:
     """The smallest size to ask `Image.draft` for so the decoded long edge is >= min_long_edge."""
     scale = min(1.0, min_long_edge / max(width, height))
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
-def decode_photo(data: bytes, min_long_edge: int | None = None) -> DecodedPhoto:
-    """Decode, reduce (JPEG only) and make upright; `min_long_edge=None` decodes at full size."""
+def _open_within_limit(data: bytes, max_pixels: int) -> Image.Image:
+    """Open (header only) and refuse a photo over `max_pixels` before anything is decoded."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # Pillow's own, higher limit
+        raise PhotoTooLargeError(str(exc)) from exc
+    except _DECODE_ERRORS as exc:
+        raise UndecodablePhotoError(f"cannot decode image: {exc}") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise PhotoTooLargeError(
+            f"{width}x{height} is {width * height} pixels, over the limit of {max_pixels}"
+        )
+    return image
+
+
+def read_header(
+    data: bytes, min_long_edge: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> PhotoHeader:
+    """Size and decode cost from the header alone; raises as `decode_photo` would."""
+    with _open_within_limit(data, max_pixels) as image:
+        width, height = image.size
+        if min_long_edge is not None:
+            try:
+                image.draft("RGB", draft_request(width, height, min_long_edge))
+            except _DECODE_ERRORS as exc:
+                raise UndecodablePhotoError(f"cannot decode image: {exc}") from exc
+        decoded_width, decoded_height = image.size
+    return PhotoHeader(width, height, decoded_width, decoded_height)
+
+
+def decode_photo(
+    data: bytes, min_long_edge: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedPhoto:
+    """Decode, reduce (JPEG only) and make upright; `min_long_edge=None` decodes at full size.
+
+    A photo over `max_pixels` raises PhotoTooLargeError before its pixels are decoded.
+    """
+    try:
+        with _open_within_limit(data, max_pixels) as image:
             full_width, full_height = image.size
             exif = read_exif(image)
             if min_long_edge is not None:
                 image.draft("RGB", draft_request(full_width, full_height, min_long_edge))
-            rgb = image.convert("RGB")
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-    ) as exc:
+            image.load()
+            # An RGB image needs no converted copy: one copy of the pixels fewer at the peak.
+            rgb = image if image.mode == "RGB" else image.convert("RGB")
+            if exif.orientation in _UPRIGHT:
+                rgb = rgb.transpose(_UPRIGHT[exif.orientation])
+            pixels = np.asarray(rgb)
+            image_format = str(image.format)
+            del rgb
+    except _DECODE_ERRORS as exc:
         raise UndecodablePhotoError(f"cannot decode image: {exc}") from exc
-    if exif.orientation in _UPRIGHT:
-        rgb = rgb.transpose(_UPRIGHT[exif.orientation])
     if exif.orientation >= 5:
         full_width, full_height = full_height, full_width
     return DecodedPhoto(
-        pixels=np.asarray(rgb),
+        pixels=pixels,
         width=full_width,
         height=full_height,
         exif=exif,
-        format=str(image.format),
+        format=image_format,
     )

@@ -1,4 +1,10 @@
-"""The processor's Prometheus metrics and the small HTTP server for /metrics and /health."""
+"""The processor's Prometheus metrics and the small HTTP server for /metrics, /health, /ready.
+
+/health (liveness) fails only when the consumer loop has stopped beating; /ready fails while
+batches fail for a reason outside the photos (S3 or PostgreSQL down), during which the loop
+backs off and keeps beating: the pod stays alive, out of rotation, until its dependencies
+return.
+"""
 
 from __future__ import annotations
 
@@ -80,10 +86,24 @@ class Liveness:
         return time.monotonic() - self._last_beat < self.stale_after_s
 
 
+@dataclass
+class Readiness:
+    """Unready, with the reason, while the loop cannot process batches."""
+
+    problem: str | None = None
+
+    def ready(self) -> None:
+        self.problem = None
+
+    def unready(self, problem: str) -> None:
+        self.problem = problem
+
+
 def serve_metrics(
     metrics: ProcessorMetrics,
     liveness: Liveness,
     port: int,
+    readiness: Readiness | None = None,
     host: str = "0.0.0.0",  # noqa: S104
 ) -> ThreadingHTTPServer:
     """Serve /metrics and /health on a daemon thread; returns the server (for shutdown)."""
@@ -95,6 +115,12 @@ def serve_metrics(
             elif self.path in {"/health", "/healthz"}:
                 ok = liveness.healthy()
                 self._reply(200 if ok else 503, "text/plain", b"ok\n" if ok else b"stalled\n")
+            elif self.path in {"/ready", "/readyz"}:
+                problem = readiness.problem if readiness is not None else None
+                if problem is None:
+                    self._reply(200, "text/plain", b"ready\n")
+                else:
+                    self._reply(503, "text/plain", f"unready: {problem}\n".encode())
             else:
                 self._reply(404, "text/plain", b"not found\n")
 

@@ -25,24 +25,42 @@ class PhotoRow:
     id: UUID
     user_id: UUID
     s3_key: str
+    size: int
     processing_status: str
+    processing_attempts: int
     deleted_at: datetime | None
+
+    @property
+    def interrupted(self) -> bool:
+        """Processing started before and never finished: the processor may have died on it."""
+        return self.processing_status == "processing" and self.processing_attempts > 0
 
 
 def fetch_photos(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, PhotoRow]:
     rows = conn.execute(
-        "SELECT id, user_id, s3_key, processing_status, deleted_at FROM photos WHERE id = ANY(%s)",
+        """SELECT id, user_id, s3_key, size, processing_status, processing_attempts, deleted_at
+           FROM photos WHERE id = ANY(%s)""",
         (ids,),
     ).fetchall()
     return {row[0]: PhotoRow(*row) for row in rows}
 
 
-def mark_processing(conn: psycopg.Connection[Any], ids: list[UUID]) -> None:
-    conn.execute(
-        """UPDATE photos SET processing_status = 'processing', updated_at = now()
-           WHERE id = ANY(%s) AND processing_status <> 'done'""",
-        (ids,),
-    )
+def mark_processing(
+    conn: psycopg.Connection[Any], ids: list[UUID], count: list[UUID]
+) -> dict[UUID, int]:
+    """Mark photos as being processed, count an attempt for those in `count`; id -> attempts.
+
+    Called before decoding, so an attempt that kills the process is on record.
+    """
+    rows = conn.execute(
+        """UPDATE photos SET processing_status = 'processing', updated_at = now(),
+               processing_attempts = processing_attempts
+                   + CASE WHEN id = ANY(%(count)s) THEN 1 ELSE 0 END
+           WHERE id = ANY(%(ids)s) AND processing_status <> 'done'
+           RETURNING id, processing_attempts""",
+        {"ids": ids, "count": count},
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
 
 
 def save_processed(
@@ -77,7 +95,7 @@ def save_processed(
             "has_location": has_location,
             "lon": exif.longitude,
             "lat": exif.latitude,
-            "exif": Jsonb(exif.tags),
+            "exif": Jsonb(exif.as_json()),
             "ahash": features.hashes.ahash,
             "dhash": features.hashes.dhash,
             "phash": features.hashes.phash,

@@ -4,11 +4,13 @@ events, the processor subprocess, and waiting on the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -175,3 +177,91 @@ def thumbnail_keys(s3: Any, bucket: str) -> list[str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="thumbnails/"):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
     return sorted(keys)
+
+
+def flat_png(size: tuple[int, int], mode: str = "RGBA") -> bytes:
+    """A photo that is tiny on disk and huge decoded: one flat colour compresses to nothing."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, (180, 90, 40, 255)[: len(mode)]).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak resident set) of a running process, in KiB."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in {"VmRSS", "VmHWM"}:
+            fields[name] = int(value.split()[0])
+    return fields
+
+
+class SwitchableProxy:
+    """A TCP proxy to a server that a test can cut off and restore, like an outage of it.
+
+    While down it refuses new connections (accepts and closes them) and cuts the ones open,
+    so a client's pooled connections fail too. The server itself is never touched.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._up = threading.Event()
+        self._up.set()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def down(self) -> None:
+        self._up.clear()
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
+
+    def up(self) -> None:
+        self._up.set()
+
+    def close(self) -> None:
+        self.down()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self._up.is_set():
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open.update((client, server))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._open.discard(source)
+            source.close()

@@ -10,18 +10,17 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from photostore.processor.arrays import cuda_problem
+
 
 def _cupy_or_skip() -> ModuleType:
     try:
         cupy = importlib.import_module("cupy")
     except ImportError:
         pytest.skip("no CuPy installed (the optional 'gpu' extra), so no GPU run")
-    try:
-        devices = int(cupy.cuda.runtime.getDeviceCount())
-    except Exception as exc:
-        pytest.skip(f"CuPy is installed but no CUDA GPU is usable: {exc}")
-    if devices == 0:
-        pytest.skip("CuPy is installed but sees no CUDA GPU")
+    problem = cuda_problem()
+    if problem is not None:
+        pytest.skip(f"CuPy is installed but CUDA cannot run kernels: {problem}")
     return cupy
 
 

@@ -139,3 +139,56 @@ def test_heic_orientation_is_applied_once() -> None:
     decoded = decode_photo(buffer.getvalue(), 250)
     assert (decoded.width, decoded.height) == (400, 600)
     assert decoded.pixels.shape == (600, 400, 3)
+
+
+def _dated_exif(date: str, offset: str | None) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    detail = exif.get_ifd(ExifTags.IFD.Exif)
+    detail[0x9003] = date
+    if offset is not None:
+        detail[0x9011] = offset
+    return exif
+
+
+@pytest.mark.parametrize("offset", ["+25:00", "-24:00", "+02:99", "+2:00", "Z"])
+def test_a_bad_time_offset_is_dropped_not_the_photo(offset: str) -> None:
+    photo = _jpeg(
+        Image.new("RGB", (64, 48), (90, 120, 30)), _dated_exif("2024:05:06 07:08:09", offset)
+    )
+    decoded = decode_photo(photo, 250)
+    exif = decoded.exif
+    assert exif.taken_at == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    assert exif.camera_make == "Canon"
+    assert len(exif.warnings) == 1 and exif.warnings[0].startswith("OffsetTimeOriginal dropped")
+    assert exif.as_json()["exif_warnings"] == list(exif.warnings)
+
+
+@pytest.mark.parametrize(
+    ("date", "offset", "expected"),
+    [
+        # Late on 31 Dec 9999 west of Greenwich is year 10000 in UTC: the offset goes.
+        ("9999:12:31 23:00:00", "-05:00", datetime(9999, 12, 31, 23, tzinfo=UTC)),
+        # Early on 1 Jan of year 1 east of Greenwich is year 0 in UTC.
+        ("0001:01:01 01:00:00", "+05:00", datetime(1, 1, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_a_date_beyond_year_9999_in_utc_is_clamped_to_its_local_time(
+    date: str, offset: str, expected: datetime
+) -> None:
+    exif = decode_photo(_jpeg(Image.new("RGB", (64, 48)), _dated_exif(date, offset)), 250).exif
+    assert exif.taken_at == expected
+    assert exif.taken_at is not None and 1 <= exif.taken_at.astimezone(UTC).year <= 9999
+    assert "outside years 1..9999" in exif.warnings[0]
+
+
+def test_exif_times_are_stored_in_utc() -> None:
+    moment = parse_exif_datetime("9999:12:31 23:00:00", "+05:00")
+    assert moment == datetime(9999, 12, 31, 18, tzinfo=UTC)
+    assert moment is not None and moment.utcoffset() == timedelta(0)
+
+
+def test_good_exif_has_no_warnings(large: Image.Image) -> None:
+    exif = decode_photo(_jpeg(large, _camera_exif()), 250).exif
+    assert exif.warnings == ()
+    assert "exif_warnings" not in exif.as_json()

@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from photostore.processor.arrays import device_module, gpu_available
+from photostore.processor.arrays import device_module
 from photostore.processor.config import Settings
 from photostore.processor.consumer import next_offsets
-from photostore.processor.metrics import Liveness, create_processor_metrics, serve_metrics
+from photostore.processor.metrics import (
+    Liveness,
+    Readiness,
+    create_processor_metrics,
+    serve_metrics,
+)
 from photostore.processor.service import main
 
 REQUIRED = {
@@ -73,13 +78,6 @@ def test_cpu_device_is_numpy() -> None:
     assert device_module("cpu") is np
 
 
-@pytest.mark.skipif(gpu_available(), reason="a GPU is present")
-def test_without_a_gpu_auto_is_numpy_and_gpu_is_an_error() -> None:
-    assert device_module("auto") is np
-    with pytest.raises(RuntimeError, match="not available"):
-        device_module("gpu")
-
-
 @dataclass
 class FakeMessage:
     t: str
@@ -137,3 +135,24 @@ def test_invalid_settings_exit_2_without_echoing_secrets(
     assert exited.value.code == 2
     assert "s3_bucket: Field required" in caplog.text
     assert "hunter2pw" not in caplog.text
+
+
+def test_ready_endpoint_reports_the_problem_while_unready() -> None:
+    readiness = Readiness()
+    server = serve_metrics(create_processor_metrics(), Liveness(), 0, readiness, host="127.0.0.1")
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert httpx.get(f"{base}/ready").status_code == 200
+        readiness.unready("batch failing: EndpointConnectionError")
+        reply = httpx.get(f"{base}/ready")
+        assert (reply.status_code, reply.text) == (
+            503,
+            "unready: batch failing: EndpointConnectionError\n",
+        )
+        # Alive all the same: the kubelet must not restart a processor waiting out an outage.
+        assert httpx.get(f"{base}/health").status_code == 200
+        readiness.ready()
+        assert httpx.get(f"{base}/ready").status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
