@@ -32,7 +32,12 @@ def _container(ps: PhotoStorage) -> Obj:
     if proc.gpu.enabled:
         requests[GPU_RESOURCE] = proc.gpu.per_pod
         limits[GPU_RESOURCE] = proc.gpu.per_pod
-    probe = {"httpGet": {"path": "/health", "port": "metrics"}, "timeoutSeconds": 2}
+
+    # /health fails only when the consumer loop stopped (restart it); /ready also while a
+    # batch cannot be stored, S3 or PostgreSQL down (take it out of rotation, keep it alive).
+    def probe(path: str) -> Obj:
+        return {"httpGet": {"path": path, "port": "metrics"}, "timeoutSeconds": 2}
+
     return {
         "name": COMPONENT,
         "image": image(ps, ps.spec.images.processor),
@@ -45,8 +50,8 @@ def _container(ps: PhotoStorage) -> Obj:
             *config.secret_env(ps),
         ],
         "resources": resources(requests, limits),
-        "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {**probe("/health"), "periodSeconds": 10, "failureThreshold": 3},
+        "readinessProbe": {**probe("/ready"), "periodSeconds": 5, "failureThreshold": 3},
         "securityContext": RESTRICTED_CONTAINER,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - read-only root fs,
     }

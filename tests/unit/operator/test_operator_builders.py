@@ -418,3 +418,12 @@ def test_service_monitor_scrapes_both_metrics_ports(ps: PhotoStorage) -> None:
         "selector": selector("processor"),
         "ports": [{"name": "metrics", "port": 9090, "targetPort": "metrics"}],
     }
+
+
+def test_processor_is_restarted_when_stuck_and_unrouted_while_it_cannot_store(
+    ps: PhotoStorage,
+) -> None:
+    deployment = processor.build_processor_deployment(ps)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "metrics"}
