@@ -87,10 +87,12 @@ class ProgressBarReporter:
             self.progress.advance(self.importing)
         if result.outcome in (Outcome.REJECTED, Outcome.FAILED):
             self.progress.console.print(
-                f"{result.outcome.value}: {result.path}: {result.reason}", markup=False
+                f"{result.outcome.value}: {result.path}: {result.reason}",
+                markup=False,
+                highlight=False,
             )
 
     def summary(self, summary: Summary) -> None:
         self.progress.stop()
         for line in summary.lines():
-            self.console.print(line, markup=False)
+            self.console.print(line, markup=False, highlight=False)
