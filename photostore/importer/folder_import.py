@@ -55,20 +55,25 @@ class _Run:
         return display_path(self.options.root, path)
 
     async def hash_all(self, files: list[Path]) -> dict[str, list[Path]]:
-        """Digest → the files with those bytes (first found first); unreadable files fail."""
-        limit = asyncio.Semaphore(self.options.concurrency)
+        """Digest → the files with those bytes (first found first); unreadable files fail.
 
-        async def digest(path: Path) -> str | None:
-            async with limit:
+        `concurrency` workers hash in threads, taking files from one shared iterator, so a
+        folder of any size costs that many tasks, not one per file.
+        """
+        digests: list[str | None] = [None] * len(files)
+        queue = iter(enumerate(files))
+
+        async def worker() -> None:
+            for index, path in queue:
                 try:
-                    return await asyncio.to_thread(sha256_file, path)
+                    digests[index] = await asyncio.to_thread(sha256_file, path)
                 except OSError as exc:
                     self.done(FileResult(self.show(path), Outcome.FAILED, reason=_os_reason(exc)))
-                    return None
-                finally:
-                    self.reporter.hashed()
+                self.reporter.hashed()
 
-        digests = await asyncio.gather(*(digest(path) for path in files))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.options.concurrency, len(files))):
+                group.create_task(worker())
         groups: dict[str, list[Path]] = {}
         for path, sha256 in zip(files, digests, strict=True):
             if sha256 is not None:

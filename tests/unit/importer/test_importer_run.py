@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from photostore.importer import folder_import
 from photostore.importer.api_client import ApiRefusedError, ApiUnavailableError, PhotoApi
 from photostore.importer.folder_import import ImportOptions, import_folder
 from photostore.importer.summary import FileResult, Outcome
@@ -230,3 +231,26 @@ async def test_the_lookup_asks_in_batches_the_api_accepts() -> None:
 
     assert [len(batch) for batch in fake.lookups] == [1000, 1000, 501]
     assert found == {"f" * 64: "id-f"}
+
+
+async def test_a_file_that_cannot_be_read_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _folder(tmp_path, {"gone.jpg": b"IMG gone", "ok.jpg": b"IMG ok"})
+    real_hash = folder_import.sha256_file
+
+    def flaky_hash(path: Path) -> str:
+        if path.name == "gone.jpg":
+            raise PermissionError(13, "Permission denied")
+        return real_hash(path)
+
+    monkeypatch.setattr(folder_import, "sha256_file", flaky_hash)
+    fake = FakeApi()
+    recorder = Recorder()
+
+    summary = await import_folder(_api(fake), ImportOptions(root), recorder)
+
+    assert _outcomes(recorder) == {"gone.jpg": Outcome.FAILED, "ok.jpg": Outcome.UPLOADED}
+    assert summary.problems[0].reason == "Permission denied"
+    assert fake.uploads == [b"IMG ok"]
+    assert recorder.hashes == 2
