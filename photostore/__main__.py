@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "operator": ("photostore.operator.main", "run the PhotoStorage operator"),
     "crd": ("photostore.operator.crd", "print the PhotoStorage CustomResourceDefinition"),
     "rbac": ("photostore.operator.rbac", "print the operator's ClusterRole"),
+    "import": ("photostore.importer.cli", "upload a folder of photos, skipping those stored"),
 }
 
 

@@ -18,7 +18,7 @@ from photostore.api.errors import install_error_handlers
 from photostore.api.http_metrics import HttpMetricsMiddleware
 from photostore.api.object_sweeper import run_sweeper
 from photostore.api.outbox_relay import run_relay
-from photostore.api.routes import api_keys, auth, health, photos, search, trash
+from photostore.api.routes import api_keys, auth, health, lookup, photos, search, trash
 from photostore.api.services import Services, create_services
 from photostore.metrics import create_http_metrics
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         auth.router,
         api_keys.router,
+        lookup.router,
         photos.router,
         trash.router,
         search.router,
