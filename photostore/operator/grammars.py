@@ -71,6 +71,11 @@ CRON_RULES = (
         " @annually, @midnight",
     ),
     rule(
+        "self.findAll(r'[0-9]{1,3}-[0-9]{1,3}', 16)"
+        ".all(r, int(r.split('-')[0]) <= int(r.split('-')[1]))",
+        "a range a-b in the cron schedule must not end before it starts",
+    ),
+    rule(
         "!self.contains('TZ')",
         "must not set a time zone (TZ= or CRON_TZ=): Kubernetes CronJobs refuse it in the"
         " schedule, which runs in the kube-controller-manager's time zone",

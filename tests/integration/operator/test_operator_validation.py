@@ -264,6 +264,18 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "spec.backup.schedule",
         CRON,
     ),
+    (
+        "cron-range-backwards",
+        {"backup": {"schedule": "0 22-6 * * *"}},
+        "spec.backup.schedule",
+        "must not end before it starts",
+    ),
+    (
+        "cron-stepped-range-backwards",
+        {"backup": {"schedule": "50-10/5 * * * *"}},
+        "spec.backup.schedule",
+        "must not end before it starts",
+    ),
     ("cron-reboot", {"backup": {"schedule": "@reboot"}}, "spec.backup.schedule", CRON),
     (
         "cron-time-zone",
@@ -524,6 +536,7 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("cron-question-mark", {"backup": {"schedule": "0 0 ? * *"}}),
     ("cron-leading-zeros", {"backup": {"schedule": "00 02 01 01 *"}}),
     ("cron-value-with-step", {"backup": {"schedule": "5/10 * * * *"}}),
+    ("cron-one-value-range", {"backup": {"schedule": "0 0-0 * * *"}}),
     ("cron-extremes", {"backup": {"schedule": "59 23 31 12 7"}}),
     ("cron-daily", {"backup": {"schedule": "@daily"}}),
     ("cron-midnight", {"backup": {"schedule": "@midnight"}}),
