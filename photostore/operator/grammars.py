@@ -36,7 +36,8 @@ def matches(regex: str, message: str) -> dict[str, str]:
 
 # Cron (github.com/robfig/cron/v3 ParseStandard): five fields, each a list of `*`/`?`,
 # a value or a range `a-b`, any of them with a step `/n` (n >= 1); names for months and
-# weekdays in any case; numbers may have leading zeros.
+# weekdays in any case; numbers may have leading zeros. Stricter than robfig in one place:
+# an empty list item ("1,,2"), which it takes, is refused as the typo it is.
 _MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _WEEKDAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
 _CRON_VALUES = (
@@ -44,7 +45,7 @@ _CRON_VALUES = (
     r"0*(?:1?[0-9]|2[0-3])",  # hour 0-23
     r"0*(?:[1-9]|[12][0-9]|3[01])",  # day of month 1-31
     rf"0*(?:[1-9]|1[0-2])|(?i:{_MONTHS})",  # month 1-12
-    rf"0*[0-7]|(?i:{_WEEKDAYS})",  # day of week 0-7 (0 and 7 are Sunday)
+    rf"0*[0-6]|(?i:{_WEEKDAYS})",  # day of week 0-6 (robfig/cron refuses 7 for Sunday)
 )
 
 
@@ -65,7 +66,7 @@ CRON_RULES = (
     matches(
         CRON,
         "must be a cron schedule of 5 fields: minute 0-59, hour 0-23, day of month 1-31,"
-        " month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT; each *, a value, a range a-b,"
+        " month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT; each *, a value, a range a-b,"
         " optionally /step, or a comma-separated list of those (e.g. '0 2 * * *',"
         " '*/15 9-17 * * MON-FRI'); or @hourly, @daily, @weekly, @monthly, @yearly,"
         " @annually, @midnight",

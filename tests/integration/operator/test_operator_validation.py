@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.error import KafkaException
 from ps_cluster import REPO_ROOT, Cluster, photostorage, small_spec
 
 AT_LEAST = "should be greater than or equal to"
@@ -246,7 +248,13 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("cron-day-0", {"backup": {"schedule": "0 0 0 * *"}}, "spec.backup.schedule", CRON),
     ("cron-day-32", {"backup": {"schedule": "0 0 32 * *"}}, "spec.backup.schedule", CRON),
     ("cron-month-13", {"backup": {"schedule": "0 0 1 13 *"}}, "spec.backup.schedule", CRON),
-    ("cron-weekday-8", {"backup": {"schedule": "0 0 * * 8"}}, "spec.backup.schedule", CRON),
+    ("cron-weekday-7", {"backup": {"schedule": "0 0 * * 7"}}, "spec.backup.schedule", CRON),
+    (
+        "cron-weekday-range-to-7",
+        {"backup": {"schedule": "0 0 * * 1-7"}},
+        "spec.backup.schedule",
+        CRON,
+    ),
     ("cron-weekday-name", {"backup": {"schedule": "0 0 * * FUN"}}, "spec.backup.schedule", CRON),
     ("cron-step-zero", {"backup": {"schedule": "*/0 * * * *"}}, "spec.backup.schedule", CRON),
     ("cron-four-fields", {"backup": {"schedule": "0 2 * *"}}, "spec.backup.schedule", CRON),
@@ -531,13 +539,12 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
 VALID: list[tuple[str, dict[str, Any]]] = [
     ("cron-business-hours", {"backup": {"schedule": "*/15 9-17 * * MON-FRI"}}),
     ("cron-names-any-case", {"backup": {"schedule": "0 0 1 jan sun"}}),
-    ("cron-sunday-as-7", {"backup": {"schedule": "0 0 * * 7"}}),
     ("cron-lists-ranges-steps", {"backup": {"schedule": "5,35 */2 1-15/3 1,6,12 0-6"}}),
     ("cron-question-mark", {"backup": {"schedule": "0 0 ? * *"}}),
     ("cron-leading-zeros", {"backup": {"schedule": "00 02 01 01 *"}}),
     ("cron-value-with-step", {"backup": {"schedule": "5/10 * * * *"}}),
     ("cron-one-value-range", {"backup": {"schedule": "0 0-0 * * *"}}),
-    ("cron-extremes", {"backup": {"schedule": "59 23 31 12 7"}}),
+    ("cron-extremes", {"backup": {"schedule": "59 23 31 12 6"}}),
     ("cron-daily", {"backup": {"schedule": "@daily"}}),
     ("cron-midnight", {"backup": {"schedule": "@midnight"}}),
     ("cron-annually", {"backup": {"schedule": "@annually"}}),
@@ -638,6 +645,100 @@ def test_valid_edge_case_is_admitted(
 ) -> None:
     result = cluster.dry_run_create(photostorage(f"valid-{case}", spec_with(overrides)))
     assert result.returncode == 0, result.stderr
+
+
+def _cases_setting(*path: str) -> list[tuple[str, Any, bool]]:
+    """(case, value, admitted) for every table case that sets the value at `path`."""
+    found = []
+    for case, overrides, admitted in [(c[0], c[1], False) for c in INVALID] + [
+        (c[0], c[1], True) for c in VALID
+    ]:
+        node: Any = overrides
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            found.append((case, node, admitted))
+    return found
+
+
+# Where the schema is deliberately stricter than the system behind the field.
+STRICTER_THAN_THE_CRONJOB = {"cron-empty-list-item"}
+
+
+def _cronjob(schedule: str) -> dict[str, Any]:
+    pod = {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "schedule-check"},
+        "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": pod}}}},
+    }
+
+
+def test_schedules_are_judged_as_the_cronjob_judges_them(cluster: Cluster) -> None:
+    cases = _cases_setting("backup", "schedule")
+    assert len(cases) > 25
+    for case, schedule, admitted in cases:
+        cronjob = cluster.dry_run_create(_cronjob(schedule))
+        expected = admitted or case in STRICTER_THAN_THE_CRONJOB
+        assert (cronjob.returncode == 0) == expected, f"{case}: {schedule!r} {cronjob.stderr}"
+
+
+def _deployment(rolling_update: dict[str, Any]) -> dict[str, Any]:
+    labels = {"app": "rollout-check"}
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 1}}
+    strategy["rollingUpdate"].update(rolling_update)
+    container = {"name": "c", "image": "busybox"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "rollout-check"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "strategy": strategy,
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+
+
+def test_rolling_updates_are_judged_as_the_deployment_judges_them(cluster: Cluster) -> None:
+    cases = _cases_setting("api", "rollingUpdate")
+    assert len(cases) >= 8
+    for case, rolling_update, admitted in cases:
+        deployment = cluster.dry_run_create(_deployment(rolling_update))
+        assert (deployment.returncode == 0) == admitted, f"{case}: {deployment.stderr}"
+
+
+def _pod(resources: dict[str, Any]) -> dict[str, Any]:
+    container = {"name": "c", "image": "busybox", "resources": resources}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "resources-check"},
+        "spec": {"containers": [container]},
+    }
+
+
+def test_container_resources_are_judged_as_the_pod_judges_them(cluster: Cluster) -> None:
+    cases = _cases_setting("api", "resources") + _cases_setting("processor", "resources")
+    assert len(cases) >= 9
+    for case, resources, admitted in cases:
+        pod = cluster.dry_run_create(_pod(resources))
+        assert (pod.returncode == 0) == admitted, f"{case}: {pod.stderr}"
+
+
+def test_topic_names_are_judged_as_kafka_judges_them(env: dict[str, str]) -> None:
+    admin = AdminClient({"bootstrap.servers": env["PHOTOSTORE_KAFKA_BROKERS"]})
+    cases = [c for c in _cases_setting("kafka", "topic") if c[1]]  # the client refuses ""
+    assert len(cases) >= 7
+    for case, topic, admitted in cases:
+        future = admin.create_topics([NewTopic(topic, 1, 1)], validate_only=True)[topic]
+        try:
+            future.result(timeout=10)
+            accepted = True
+        except KafkaException:
+            accepted = False
+        assert accepted == admitted, case
 
 
 def test_kafka_partitions_cannot_shrink(cluster: Cluster, namespace: str) -> None:
