@@ -7,6 +7,7 @@ valid. Pydantic's JSON Schema is close; this module closes the gap.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -64,11 +65,54 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The structural OpenAPI v3 schema of one model."""
+def implied_default(node: dict[str, Any]) -> dict[str, Any]:
+    """The object the apiserver makes of `{}` for this object node: its fields' defaults."""
+    implied = {}
+    for name, child in (node.get("properties") or {}).items():
+        if "default" in child:
+            implied[name] = child["default"]
+    return implied
+
+
+def default_text(node: dict[str, Any]) -> str:
+    """How a description states the node's schema default (what `kubectl explain` shows)."""
+    default = node["default"]
+    if isinstance(default, dict) and default and default == implied_default(node):
+        return "Default: the defaults of its fields."
+    return f"Default: {json.dumps(default, sort_keys=True)}."
+
+
+def _state_defaults(node: dict[str, Any], path: str) -> dict[str, Any]:
+    """End every property's description with its default, or `Required.`; a description
+    that already says `Default:` (what an empty value means) is kept as written."""
+    properties = node.get("properties")
+    if properties:
+        required = set(node.get("required") or [])
+        described = {}
+        for name, child in properties.items():
+            child = _state_defaults(child, f"{path}.{name}")
+            description = child.get("description", "").strip()
+            if not description:
+                raise ValueError(f"{path}.{name} has no description")
+            if "Default:" not in description:
+                if "default" in child:
+                    description += " " + default_text(child)
+                elif name in required:
+                    description += " Required."
+                else:
+                    description += " Default: unset."
+            described[name] = {**child, "description": description}
+        node = {**node, "properties": described}
+    if isinstance(node.get("items"), dict):
+        node = {**node, "items": _state_defaults(node["items"], f"{path}[]")}
+    return node
+
+
+def openapi_schema(model: type[BaseModel], path: str) -> dict[str, Any]:
+    """The structural OpenAPI v3 schema of one model, every field described."""
     raw = model.model_json_schema(by_alias=True, schema_generator=_CrdJsonSchema)
     defs = raw.pop("$defs", {})
-    return _structural(raw, defs)
+    return _state_defaults(_structural(raw, defs), path)
 
 
 def _ready_column() -> dict[str, Any]:
@@ -98,11 +142,20 @@ def build_crd() -> dict[str, Any]:
                 ],
                 "required": ["spec"],
                 "properties": {
-                    "apiVersion": {"type": "string"},
-                    "kind": {"type": "string"},
+                    "apiVersion": {
+                        "type": "string",
+                        "description": f"{spec.GROUP}/{spec.VERSION}.",
+                    },
+                    "kind": {"type": "string", "description": f"{spec.KIND}."},
                     "metadata": {"type": "object"},
-                    "spec": openapi_schema(spec.PhotoStorageSpec),
-                    "status": openapi_schema(spec.PhotoStorageStatus),
+                    "spec": {
+                        **openapi_schema(spec.PhotoStorageSpec, "spec"),
+                        "description": "Desired state of one photo storage installation. Required.",
+                    },
+                    "status": {
+                        **openapi_schema(spec.PhotoStorageStatus, "status"),
+                        "description": "Observed state, written only by the operator.",
+                    },
                 },
             }
         },

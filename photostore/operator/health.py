@@ -55,16 +55,22 @@ def deployment_problem(deployment: Obj) -> tuple[str, str] | None:
     return None
 
 
+# A container's waiting reason (as the kubelet reports it) that no retry will fix -> the
+# Degraded reason. ErrImagePull and ImagePullBackOff alternate while the kubelet retries a
+# pull, so both read as ImagePullBackOff and the condition does not flap between them.
 WAITING_PROBLEMS = {
     "CrashLoopBackOff": "CrashLoopBackOff",
     "ImagePullBackOff": "ImagePullBackOff",
     "ErrImagePull": "ImagePullBackOff",
+    "InvalidImageName": "InvalidImageName",
     "CreateContainerConfigError": "CreateContainerConfigError",
+    "CreateContainerError": "CreateContainerError",
 }
 
 
 def pod_problem(pods: list[Obj]) -> tuple[str, str] | None:
-    """The first pod that cannot start or stay up: unschedulable, crash-looping, no image."""
+    """The first pod that cannot start or stay up: unschedulable, crash-looping, an image
+    it cannot pull or name, a container it cannot create (e.g. a missing Secret key)."""
     for pod in pods:
         name = pod.get("metadata", {}).get("name", "?")
         scheduled = _condition(pod, "PodScheduled")

@@ -12,6 +12,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from photostore.operator.grammars import (
+    BROKER_RULES,
+    CONSUMER_GROUP_RULES,
+    CRON_RULES,
+    DNS_LABEL_RULES,
+    HOST_RULES,
+    IMAGE_REPOSITORY_RULES,
+    IMAGE_TAG_RULES,
+    LABEL_KEY_RULE,
+    LABEL_VALUE_RULES,
+    QUANTITY_RULES,
+    S3_BUCKET_RULES,
+    SECRET_NAME_RULES,
+    TOPIC_RULES,
+    URL_RULES,
+    VERSION_RULES,
+    int_or_percent_rules,
+    rule,
+    rules,
+)
+
 GROUP = "photos.example.com"
 VERSION = "v1alpha1"
 KIND = "PhotoStorage"
@@ -19,53 +40,33 @@ PLURAL = "photostorages"
 SINGULAR = "photostorage"
 SHORT_NAMES = ["ps", "photostore"]
 
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+
+def _checked(*entries: dict[str, str]) -> Any:
+    """Type metadata carrying CEL rules (a field using the type must not set its own)."""
+    return Field(json_schema_extra=rules(*entries))
 
 
-def rule(expression: str, message: str, field_path: str | None = None) -> dict[str, str]:
-    """One `x-kubernetes-validations` entry; `field_path` points the error at a field."""
-    entry = {"rule": expression, "message": message}
-    if field_path:
-        entry["fieldPath"] = field_path
-    return entry
-
-
-def rules(*entries: dict[str, str]) -> dict[str, Any]:
-    return {"x-kubernetes-validations": list(entries)}
-
-
-QUANTITY_RULE = rule("type(self) == int ? self >= 0 : isQuantity(self)", "must be a quantity")
-
-# Kubernetes quantity: an integer or a string such as "500m" or "2Gi".
-Quantity = Annotated[
-    int | str,
-    Field(json_schema_extra={"x-kubernetes-int-or-string": True, **rules(QUANTITY_RULE)}),
-]
-# An integer count or a percentage such as "25%" (Deployment rollingUpdate, PDB).
-IntOrPercent = Annotated[
-    int | str,
-    Field(
+def _int_or_string(max_length: int, *entries: dict[str, str]) -> Any:
+    return Field(
         json_schema_extra={
             "x-kubernetes-int-or-string": True,
-            **rules(
-                rule(
-                    "type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",
-                    "must be a non-negative integer or a percentage like '25%'",
-                )
-            ),
+            "maxLength": max_length,
+            **rules(*entries),
         }
-    ),
-]
-SecretName = Annotated[
-    str,
-    Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN),
-]
+    )
+
+
+# Kubernetes quantity: an integer or a string such as "500m" or "2Gi", never negative.
+Quantity = Annotated[int | str, _int_or_string(64, *QUANTITY_RULES)]
+# An integer count or a percentage such as "25%", as Deployment's rollingUpdate takes them:
+# maxUnavailable is at most 100%, maxSurge may exceed it.
+CountOrPercent = Annotated[int | str, _int_or_string(16, *int_or_percent_rules(None))]
+CountOrPercentUpTo100 = Annotated[int | str, _int_or_string(16, *int_or_percent_rules(100))]
+SecretName = Annotated[str, Field(min_length=1, max_length=253), _checked(*SECRET_NAME_RULES)]
+Host = Annotated[str, Field(min_length=1, max_length=253), _checked(*HOST_RULES)]
+Namespace = Annotated[str, Field(min_length=1, max_length=63), _checked(*DNS_LABEL_RULES)]
+LabelValue = Annotated[str, Field(max_length=63), _checked(*LABEL_VALUE_RULES)]
+S3Bucket = Annotated[str, Field(min_length=3, max_length=63), _checked(*S3_BUCKET_RULES)]
 
 
 class Model(BaseModel):
@@ -101,17 +102,15 @@ class Resources(Model):
 
 
 class ImageRef(Model):
-    repository: str = Field(
+    repository: Annotated[str, _checked(*IMAGE_REPOSITORY_RULES)] = Field(
         min_length=1,
         max_length=255,
-        pattern=r"^[^\s:@]+(:[0-9]+)?(/[^\s:@]+)*$",
-        description="Image repository, without tag.",
+        description="Image repository, without tag or digest (e.g. ghcr.io/photostore/photostore).",
     )
-    tag: str | None = Field(
+    tag: Annotated[str, _checked(*IMAGE_TAG_RULES)] | None = Field(
         default=None,
         max_length=128,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
-        description="Image tag; spec.version when empty.",
+        description="Image tag. Default: spec.version.",
     )
 
 
@@ -143,9 +142,15 @@ class RollingUpdate(Model):
             )
         )
     )
-    max_surge: IntOrPercent = Field(default=3, description="Extra pods allowed during a rollout.")
-    max_unavailable: IntOrPercent = Field(
-        default=1, description="Pods that may be unavailable during a rollout."
+    max_surge: CountOrPercent = Field(
+        default=3,
+        description="Pods above the wanted count allowed during a rollout: a count or a"
+        " percentage of the wanted pods (may exceed 100%).",
+    )
+    max_unavailable: CountOrPercentUpTo100 = Field(
+        default=1,
+        description="Pods that may be unavailable during a rollout: a count or a percentage"
+        " of the wanted pods, at most 100%.",
     )
 
 
@@ -166,32 +171,28 @@ class ApiAutoscaling(Model):
         alias="targetCPUUtilizationPercentage",
         ge=1,
         le=100,
-        description="Average CPU utilisation the HPA aims for.",
+        description="Average CPU utilisation the HPA aims for, in percent of requests.cpu.",
     )
 
 
 class RateLimit(Model):
-    requests: int = Field(default=20, ge=1, le=100000, description="Per client per window.")
-    window_seconds: int = Field(default=10, ge=1, le=3600, description="Length of the window.")
+    requests: int = Field(
+        default=20, ge=1, le=100000, description="Uploads allowed per client per window."
+    )
+    window_seconds: int = Field(
+        default=10, ge=1, le=3600, description="Length of the window, in seconds."
+    )
 
 
 class IngressPeers(Model):
-    namespace: str = Field(
+    namespace: Namespace = Field(
         default="ingress-nginx",
-        min_length=1,
-        max_length=63,
-        pattern=DNS_LABEL,
         description="Namespace of the ingress controller / load balancer allowed to reach the API.",
     )
-    pod_labels: dict[str, Annotated[str, Field(max_length=63, pattern=LABEL_VALUE)]] = Field(
+    pod_labels: dict[str, LabelValue] = Field(
         default_factory=lambda: {"photos.example.com/ingress": "true"},
         max_length=16,
-        json_schema_extra=rules(
-            rule(
-                f"self.all(k, k.size() <= 253 && k.matches('{LABEL_KEY}'))",
-                "pod label keys must be valid Kubernetes label keys",
-            )
-        ),
+        json_schema_extra=rules(LABEL_KEY_RULE),
         description="Pods with these labels, in any namespace, may also reach the API on 8080.",
     )
 
@@ -219,19 +220,26 @@ class ApiSpec(Workload):
         ),
         description="Resources of each API container.",
     )
-    rolling_update: RollingUpdate = Field(default_factory=RollingUpdate)
-    autoscaling: ApiAutoscaling = Field(default_factory=ApiAutoscaling)
-    rate_limit: RateLimit = Field(default_factory=RateLimit)
-    ingress: IngressPeers = Field(default_factory=IngressPeers)
+    rolling_update: RollingUpdate = Field(
+        default_factory=RollingUpdate, description="How the API Deployment replaces its pods."
+    )
+    autoscaling: ApiAutoscaling = Field(
+        default_factory=ApiAutoscaling, description="CPU-driven HorizontalPodAutoscaler."
+    )
+    rate_limit: RateLimit = Field(
+        default_factory=RateLimit, description="Per-client upload rate limit of the API."
+    )
+    ingress: IngressPeers = Field(
+        default_factory=IngressPeers,
+        description="Who may reach the API pods (their NetworkPolicy).",
+    )
 
 
 class Gpu(Model):
     enabled: bool = Field(default=True, description="Schedule the processor on the GPU pool.")
-    node_type: str = Field(
+    node_type: LabelValue = Field(
         default="nvidia-tesla-t4",
         min_length=1,
-        max_length=63,
-        pattern=LABEL_VALUE,
         description="Value of the nodes' `accelerator` label.",
     )
     per_pod: int = Field(default=1, ge=1, le=8, description="nvidia.com/gpu per processor pod.")
@@ -255,7 +263,9 @@ class LagAutoscaling(Model):
 
 
 class ProcessorSpec(Workload):
-    replicas: int = Field(default=20, ge=0, le=1000, description="Processor pods.")
+    replicas: int = Field(
+        default=20, ge=0, le=1000, description="Processor pods when autoscaling is disabled."
+    )
     resources: Resources = Field(
         default_factory=lambda: Resources(
             requests=ComputeResources(cpu="1", memory="2Gi"),
@@ -263,13 +273,16 @@ class ProcessorSpec(Workload):
         ),
         description="CPU and memory of each processor container (GPUs come from gpu).",
     )
-    gpu: Gpu = Field(default_factory=Gpu)
-    autoscaling: LagAutoscaling = Field(default_factory=LagAutoscaling)
+    gpu: Gpu = Field(default_factory=Gpu, description="GPUs of each processor pod.")
+    autoscaling: LagAutoscaling = Field(
+        default_factory=LagAutoscaling,
+        description="Processor count from the Kafka consumer lag (operator-driven).",
+    )
 
 
 class QuotaAmounts(Model):
-    cpu: Quantity
-    memory: Quantity
+    cpu: Quantity = Field(description="CPU, in cores or millicores (e.g. 200).")
+    memory: Quantity = Field(description="Memory, in bytes or with a suffix (e.g. 400Gi).")
 
 
 class Quota(Model):
@@ -284,13 +297,17 @@ class Quota(Model):
         description="limits.cpu / limits.memory for the namespace.",
     )
     gpus: int = Field(default=40, ge=0, le=10000, description="requests.nvidia.com/gpu.")
-    persistent_volume_claims: int = Field(default=50, ge=0, le=10000, description="PVC count.")
+    persistent_volume_claims: int = Field(
+        default=50, ge=0, le=10000, description="PersistentVolumeClaims in the namespace."
+    )
 
 
 class Database(Model):
-    host: str = Field(min_length=1, max_length=253, description="PostgreSQL host.")
+    host: Host = Field(description="PostgreSQL host: a DNS name or an IP address.")
     port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL port.")
-    name: str = Field(default="photostore", min_length=1, max_length=63, description="Database.")
+    name: str = Field(
+        default="photostore", min_length=1, max_length=63, description="Database name."
+    )
     ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
         default="require", description="libpq sslmode."
     )
@@ -300,33 +317,50 @@ class Database(Model):
 
 
 class Redis(Model):
-    host: str = Field(min_length=1, max_length=253, description="Redis host.")
+    host: Host = Field(description="Redis host: a DNS name or an IP address.")
     port: int = Field(default=6379, ge=1, le=65535, description="Redis port.")
     database: int = Field(default=0, ge=0, le=15, description="Redis database number.")
     tls: bool = Field(default=False, description="Connect with rediss://.")
     secret_name: SecretName | None = Field(
-        default=None, description="Secret with key `password`, when Redis needs one."
+        default=None,
+        description="Secret with key `password`, when Redis needs one. Default: no password.",
     )
 
 
 class Kafka(Model):
-    brokers: list[Annotated[str, Field(max_length=260, pattern=r"^[^\s:,]+:[0-9]{1,5}$")]] = Field(
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            rule(
+                "self.topic != oldSelf.topic || self.partitions >= oldSelf.partitions",
+                "kafka.partitions cannot shrink: Kafka cannot remove partitions from a topic"
+                " (to have fewer, use a new topic name)",
+                ".partitions",
+            )
+        )
+    )
+    brokers: list[Annotated[str, Field(max_length=260), _checked(*BROKER_RULES)]] = Field(
         min_length=1, max_length=32, description="Bootstrap brokers, host:port."
     )
-    topic: str = Field(
+    topic: Annotated[str, _checked(*TOPIC_RULES)] = Field(
         default="photoUpload",
         min_length=1,
         max_length=249,
-        pattern=r"^[A-Za-z0-9._-]+$",
         description="Topic the API publishes uploads to and the processors consume.",
     )
-    partitions: int = Field(default=128, ge=1, le=10000, description="Partitions of the topic.")
-    replication_factor: int = Field(default=3, ge=1, le=10, description="Topic replicas.")
-    consumer_group: str = Field(
+    partitions: int = Field(
+        default=128,
+        ge=1,
+        le=10000,
+        description="Partitions of the topic; it can grow, never shrink (Kafka cannot remove"
+        " partitions).",
+    )
+    replication_factor: int = Field(
+        default=3, ge=1, le=10, description="Topic replicas, set when the topic is created."
+    )
+    consumer_group: Annotated[str, _checked(*CONSUMER_GROUP_RULES)] = Field(
         default="photostore-processor",
         min_length=1,
         max_length=255,
-        pattern=r"^[A-Za-z0-9._-]+$",
         description="Consumer group of the processors (its lag drives lag autoscaling).",
     )
     manage_topic: bool = Field(
@@ -360,56 +394,47 @@ class Lifecycle(Model):
         alias="daysToIA",
         description="Days before originals move to STANDARD_IA (S3 requires at least 30).",
     )
-    days_to_glacier: int = Field(default=90, ge=1, le=36500, description="Days to GLACIER.")
-
-
-S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    days_to_glacier: int = Field(
+        default=90, ge=1, le=36500, description="Days before originals move to GLACIER."
+    )
 
 
 class Storage(Model):
-    bucket: str = Field(
-        min_length=3, max_length=63, pattern=S3_BUCKET, description="Bucket of the photos."
-    )
+    bucket: S3Bucket = Field(description="Bucket of the photos.")
     region: str = Field(default="us-east-1", min_length=1, max_length=32, description="S3 region.")
-    endpoint: str | None = Field(
+    endpoint: Annotated[str, _checked(*URL_RULES)] | None = Field(
         default=None,
         max_length=255,
-        pattern=r"^https?://[^\s]+$",
-        description="S3 endpoint for non-AWS stores.",
+        description="S3 endpoint for non-AWS stores. Default: AWS S3 of the region.",
     )
     secret_name: SecretName = Field(
         description="Secret with keys `accessKeyId` and `secretAccessKey`."
     )
-    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
-
-
-CRON = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
+    lifecycle: Lifecycle = Field(
+        default_factory=Lifecycle, description="When originals move to colder storage classes."
+    )
 
 
 class Backup(Model):
     enabled: bool = Field(default=True, description="Manage the pg_dump CronJob.")
-    schedule: str = Field(
-        default="0 2 * * *", max_length=100, pattern=CRON, description="Cron schedule."
+    schedule: Annotated[str, _checked(*CRON_RULES)] = Field(
+        default="0 2 * * *",
+        min_length=1,
+        max_length=100,
+        description="Cron schedule of the CronJob (5 fields or a macro such as @daily), in"
+        " the kube-controller-manager's time zone.",
     )
     retention_days: int = Field(default=30, ge=1, le=3650, description="Days a dump is kept.")
-    bucket: str | None = Field(
-        default=None,
-        min_length=3,
-        max_length=63,
-        pattern=S3_BUCKET,
-        description="Bucket for dumps; storage.bucket when empty.",
+    bucket: S3Bucket | None = Field(
+        default=None, description="Bucket for dumps. Default: storage.bucket."
     )
     suspend: bool = Field(default=False, description="Pause scheduling without deleting.")
 
 
 class Monitoring(Model):
     enabled: bool = Field(default=False, description="Open the metrics ports to Prometheus.")
-    namespace: str = Field(
-        default="monitoring",
-        min_length=1,
-        max_length=63,
-        pattern=DNS_LABEL,
-        description="Namespace whose Prometheus may scrape the pods.",
+    namespace: Namespace = Field(
+        default="monitoring", description="Namespace whose Prometheus may scrape the pods."
     )
 
 
@@ -438,41 +463,56 @@ class PhotoStorageSpec(Model):
             ),
         )
     )
-    version: str = Field(
+    version: Annotated[str, _checked(*VERSION_RULES)] = Field(
         default="0.1.0",
         max_length=64,
-        pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
         description="Release to run; the default image tag.",
     )
-    images: Images = Field(default_factory=Images)
-    api: ApiSpec = Field(default_factory=ApiSpec)
-    processor: ProcessorSpec = Field(default_factory=ProcessorSpec)
-    quota: Quota = Field(default_factory=Quota)
-    database: Database
-    redis: Redis
-    kafka: Kafka
-    storage: Storage
-    backup: Backup = Field(default_factory=Backup)
-    monitoring: Monitoring = Field(default_factory=Monitoring)
+    images: Images = Field(default_factory=Images, description="Container images.")
+    api: ApiSpec = Field(default_factory=ApiSpec, description="The HTTP API Deployment.")
+    processor: ProcessorSpec = Field(
+        default_factory=ProcessorSpec, description="The GPU image processor Deployment."
+    )
+    quota: Quota = Field(
+        default_factory=Quota, description="ResourceQuota and LimitRange of the namespace."
+    )
+    database: Database = Field(description="PostgreSQL holding the photo metadata.")
+    redis: Redis = Field(description="Redis for the rate limiter and the photo cache.")
+    kafka: Kafka = Field(description="Kafka carrying uploads from the API to the processors.")
+    storage: Storage = Field(description="S3 bucket holding the originals and derivatives.")
+    backup: Backup = Field(
+        default_factory=Backup, description="Nightly pg_dump of the database to S3."
+    )
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="Prometheus scraping of the pods."
+    )
 
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
 class Condition(Model):
-    type: str = Field(max_length=64)
-    status: ConditionStatus
-    reason: str = Field(max_length=128, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    message: str = Field(default="", max_length=4096)
-    last_transition_time: str = Field(json_schema_extra={"format": "date-time"})
-    observed_generation: int | None = Field(default=None, ge=0)
+    type: str = Field(max_length=64, description="Ready, Progressing, Degraded, ...")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        max_length=128,
+        pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$",
+        description="Why, in CamelCase.",
+    )
+    message: str = Field(default="", max_length=4096, description="Details for a human.")
+    last_transition_time: str = Field(
+        json_schema_extra={"format": "date-time"}, description="When status last changed."
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation the condition was computed from."
+    )
 
 
 class WorkloadStatus(Model):
     replicas: int = Field(default=0, description="Pods that exist now (scale subresource).")
-    ready_replicas: int = 0
-    updated_replicas: int = 0
-    available_replicas: int = 0
+    ready_replicas: int = Field(default=0, description="Pods that are ready.")
+    updated_replicas: int = Field(default=0, description="Pods running the latest spec.")
+    available_replicas: int = Field(default=0, description="Pods available to serve.")
     selector: str = Field(default="", description="Label selector of the pods (scale subresource).")
     summary: str = Field(default="", description="ready/wanted, for kubectl get.")
 
@@ -490,21 +530,28 @@ class ProcessorStatus(WorkloadStatus):
 
 
 class BackupStatus(Model):
-    last_schedule_time: str | None = None
-    last_successful_time: str | None = None
+    last_schedule_time: str | None = Field(
+        default=None, description="When the CronJob last started a backup."
+    )
+    last_successful_time: str | None = Field(
+        default=None, description="When a backup last completed."
+    )
 
 
 class PhotoStorageStatus(Model):
     """Observed state, written only by the operator."""
 
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(
+        default=None, description="metadata.generation the status was computed from."
+    )
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Ready, Progressing, Degraded and one per dependency.",
     )
-    api: WorkloadStatus | None = None
-    processor: ProcessorStatus | None = None
-    backup: BackupStatus | None = None
+    api: WorkloadStatus | None = Field(default=None, description="The API Deployment.")
+    processor: ProcessorStatus | None = Field(default=None, description="The processor Deployment.")
+    backup: BackupStatus | None = Field(default=None, description="The backup CronJob.")
 
 
 class PhotoStorage(Model):

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from pydantic import BaseModel
 
 from photostore.operator import crd
 
@@ -40,13 +43,50 @@ def test_schema_is_structural() -> None:
         assert node.get("default", "") is not None, path
 
 
-def test_every_spec_field_is_described_or_obvious() -> None:
-    spec = _schema()["properties"]["spec"]
-    for name in ("version", "images", "api", "processor", "quota", "database", "backup"):
-        assert name in spec["properties"]
-    assert spec["properties"]["processor"]["properties"]["gpu"]["properties"]["perPod"][
-        "description"
-    ]
+def _properties(node: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any], bool]]:
+    """Every property below `node`: its path, its schema, whether its parent requires it."""
+    found = []
+    required = set(node.get("required") or [])
+    for name, child in (node.get("properties") or {}).items():
+        found.append((f"{path}.{name}", child, name in required))
+        found += _properties(child, f"{path}.{name}")
+    if isinstance(node.get("items"), dict):
+        found += _properties(node["items"], f"{path}[]")
+    return found
+
+
+def test_every_field_is_described_and_states_its_default() -> None:
+    root = _schema()
+    fields = _properties(root["properties"]["spec"], "spec")
+    fields += _properties(root["properties"]["status"], "status")
+    assert len(fields) > 100
+    for name in ("apiVersion", "kind", "spec", "status"):
+        assert root["properties"][name]["description"], name
+    for path, node, required in fields:
+        description = node.get("description", "")
+        assert description, f"{path} has no description"
+        body, _, last = description.rstrip(".").rpartition(". ")
+        assert body, f"{path}: {description!r} says nothing besides its default"
+        if "default" not in node:
+            assert last == "Required" if required else last.startswith("Default: "), (
+                f"{path}: {description!r}"
+            )
+            continue
+        default = node["default"]
+        stated = last.removeprefix("Default: ")
+        if stated == "the defaults of its fields":
+            children = node["properties"]
+            assert default == {k: v["default"] for k, v in children.items() if "default" in v}
+        else:
+            assert json.loads(stated) == default, f"{path}: {description!r} vs {default!r}"
+
+
+def test_a_field_without_description_stops_the_generator() -> None:
+    class Undescribed(BaseModel):
+        count: int = 3
+
+    with pytest.raises(ValueError, match="count has no description"):
+        crd.openapi_schema(Undescribed, "spec")
 
 
 def test_nested_defaults_are_complete_objects() -> None:

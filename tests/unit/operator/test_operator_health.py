@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
@@ -77,6 +79,34 @@ def test_crash_looping_pods() -> None:
     health = assess_deployment(deployment(), [crashing])
     assert health.problem_reason == "CrashLoopBackOff"
     assert "p-1" in health.message and "boom" in health.message
+
+
+@pytest.mark.parametrize(
+    ("waiting", "reason"),
+    [
+        ("ImagePullBackOff", "ImagePullBackOff"),
+        ("ErrImagePull", "ImagePullBackOff"),
+        ("InvalidImageName", "InvalidImageName"),
+        ("CreateContainerConfigError", "CreateContainerConfigError"),
+        ("CreateContainerError", "CreateContainerError"),
+    ],
+)
+def test_containers_that_cannot_start(waiting: str, reason: str) -> None:
+    stuck = pod(
+        containerStatuses=[
+            {"name": "processor", "state": {"waiting": {"reason": waiting, "message": "why"}}}
+        ]
+    )
+    health = assess_deployment(deployment(), [stuck])
+    assert health.problem_reason == reason
+    assert "p-1 container processor: why" in health.message
+
+
+def test_containers_still_being_created_are_no_problem() -> None:
+    creating = pod(
+        containerStatuses=[{"name": "api", "state": {"waiting": {"reason": "ContainerCreating"}}}]
+    )
+    assert assess_deployment(deployment(), [creating]).problem_reason is None
 
 
 def test_unschedulable_pods() -> None:
