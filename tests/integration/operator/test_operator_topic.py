@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 from kopf.testing import KopfRunner
 from ps_cluster import Cluster, photostorage, small_spec, wait_for
 
@@ -23,6 +23,7 @@ def test_topic_is_created_then_grown_and_reported(
 ) -> None:
     brokers = env["PHOTOSTORE_KAFKA_BROKERS"]
     topic = f"photoUpload.operator-topic.{uuid.uuid4().hex[:8]}"
+    elsewhere = f"{topic}.elsewhere"
     admin = AdminClient({"bootstrap.servers": brokers})
 
     def kafka(partitions: int) -> dict[str, Any]:
@@ -46,14 +47,23 @@ def test_topic_is_created_then_grown_and_reported(
         assert _partitions(admin, topic) == 5
         assert _partitions(admin, f"{topic}.dlq") == 5
 
-        cluster.apply(photostorage(NAME, small_spec(kafka=kafka(2))), namespace)
+        # The schema refuses a shrink outright ...
+        refused = cluster.apply(photostorage(NAME, small_spec(kafka=kafka(2))), namespace,
+                                check=False)  # fmt: skip
+        assert refused.returncode != 0 and "cannot shrink" in refused.stderr
+
+        # ... so only a topic made elsewhere, bigger than the spec, can be found too big.
+        admin.create_topics([NewTopic(elsewhere, num_partitions=4, replication_factor=1)])[
+            elsewhere
+        ].result(timeout=30)
+        smaller = {**kafka(2), "topic": elsewhere}
+        cluster.apply(photostorage(NAME, small_spec(kafka=smaller)), namespace)
         cluster.wait_condition(
             NAME, namespace, "KafkaTopicReady", status="False", reason="PartitionsCannotShrink"
         )
-        ready = cluster.condition(NAME, namespace, "Ready")
-        assert ready is not None and ready["status"] == "True", "the topic does not gate Ready"
+        cluster.wait_condition(NAME, namespace, "Ready", timeout=60)  # the topic does not gate it
     finally:
-        admin.delete_topics([topic, f"{topic}.dlq"])
+        admin.delete_topics([topic, f"{topic}.dlq", elsewhere, f"{elsewhere}.dlq"])
 
 
 @pytest.mark.parametrize("policy", ["Retain", "Delete"])
