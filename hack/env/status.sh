@@ -2,7 +2,7 @@
 # Reports each part of the local environment; exits non-zero when any part is down.
 # --quiet: print nothing, only the exit status.
 source "$(dirname "$0")/common.sh"
-# Usage: status.sh [--quiet] [PART...] with PART among kubernetes postgres redis kafka s3.
+# Usage: status.sh [--quiet] [PART...] with PART among kubernetes postgres redis kafka s3 node.
 quiet=0; [[ "${1:-}" == "--quiet" ]] && { quiet=1; shift; }
 parts=("$@"); ((${#parts[@]})) || parts=("${ALL_PARTS[@]}")
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
@@ -33,8 +33,19 @@ wants postgres && check postgres "127.0.0.1:$PG_PORT db photostore" /usr/lib/pos
 wants redis && check redis "127.0.0.1:$REDIS_PORT" redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
 wants kafka && check kafka "127.0.0.1:$KAFKA_PORT" bash -c "alive() { kill -0 \$(cat '$RUN_DIR/kafka.pid'); }; alive && exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
 wants s3 && check s3 "http://127.0.0.1:$S3_PORT bucket photos" curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
+if wants node; then
+  check containerd "$RUN_DIR/containerd/containerd.sock" alive containerd
+  check kubelet "node $NODE_NAME on $NODE_GATEWAY" "$ENV_DIR/node/node.sh" status
+  check kube-proxy "iptables mode" curl -sf "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
+  check coredns "cluster DNS on $NODE_GATEWAY:53" curl -sf "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
+fi
 if ((!quiet && !down)) && wants kubernetes; then
   echo
-  "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator 2>/dev/null
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator -L "$NODE_POOL_KEY" 2>/dev/null
+fi
+if ((!quiet && !down)) && wants node; then
+  echo
+  echo "Services for pods (the host's servers on $NODE_GATEWAY):"
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" get services -n photostore -o wide 2>/dev/null
 fi
 exit $down
