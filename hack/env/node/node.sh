@@ -3,7 +3,7 @@
 # registered as NODE_NAME, kube-proxy (iptables), CoreDNS for cluster DNS, and Services in the
 # namespace `photostore` for the host's PostgreSQL, Redis, Kafka and S3.
 # Pods reach the host at NODE_GATEWAY, the address of the bridge NODE_BRIDGE.
-# Usage: node.sh bridge|up|down|bridge-down|status
+# Usage: node.sh bridge|runtime|up|down|bridge-down|status
 source "$(dirname "$0")/../common.sh"
 NODE_ENV_DIR="$ENV_DIR/node"
 PKI="$VAR_DIR/pki"
@@ -206,16 +206,21 @@ node_ready() {
   [[ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 
-node_up() {
-  local started=$SECONDS
+# containerd with the pause image and the project's image.
+runtime_up() {
   bridge_up
-  "$ENV_DIR/build-k8s.sh" node
-  "$ENV_DIR/certs.sh"
   write_configs
   spawn containerd containerd --config "$NODE_RUN/containerd.toml" --log-level warn
   wait_for containerd 30 ctr -a "$CONTAINERD_SOCK" version
   import_pause
   "$NODE_ENV_DIR/build-image.sh" >/dev/null
+}
+
+node_up() {
+  local started=$SECONDS
+  "$ENV_DIR/build-k8s.sh" node
+  "$ENV_DIR/certs.sh"
+  runtime_up
   wait_for kube-apiserver 120 kubectl get --raw /readyz
   apply_services
   spawn coredns "$COREDNS_BIN/coredns" -conf "$NODE_RUN/Corefile"
@@ -283,9 +288,10 @@ node_status() { running kubelet && node_ready; }
 
 case "${1:-}" in
   bridge) bridge_up ;;
+  runtime) runtime_up ;;
   up) node_up ;;
   down) node_down ;;
   bridge-down) bridge_down ;;
   status) node_status ;;
-  *) die "usage: $0 bridge|up|down|bridge-down|status" ;;
+  *) die "usage: $0 bridge|runtime|up|down|bridge-down|status" ;;
 esac
