@@ -39,7 +39,7 @@ if wants node; then
   check kube-proxy "iptables mode" curl -sf "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
   check coredns "cluster DNS on $NODE_GATEWAY:53" curl -sf "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
 fi
-if ((!quiet && !down)) && wants kubernetes; then
+if ((!quiet && !down)) && { wants kubernetes || wants node; }; then
   echo
   "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator -L "$NODE_POOL_KEY" 2>/dev/null
 fi
