@@ -7,6 +7,7 @@ A pod lands on the real node with the node pool's nodeSelector and toleration
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 import urllib.request
@@ -235,3 +236,44 @@ def test_pod_without_the_toleration_never_lands_on_the_real_node(
 
     eventually(unschedulable, 30, "the scheduler to refuse the pod")
     assert core.read_namespaced_pod("untolerated", namespace).spec.node_name is None
+
+
+def test_pods_of_an_annotated_namespace_land_on_the_real_node_unchanged(
+    api: client.ApiClient, env: dict[str, str]
+) -> None:
+    """How the operator's Deployments, Jobs and CronJobs run there: their pod specs say
+    nothing of the node; the namespace's annotations add the nodeSelector and toleration."""
+    core = client.CoreV1Api(api)
+    key, _, value = env["PHOTOSTORE_NODE_POOL"].partition("=")
+    name = f"node-ns-{uuid.uuid4().hex[:8]}"
+    toleration = {"key": key, "operator": "Equal", "value": value, "effect": "NoSchedule"}
+    annotations = {
+        "scheduler.alpha.kubernetes.io/node-selector": env["PHOTOSTORE_NODE_POOL"],
+        "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([toleration]),
+    }
+    core.create_namespace({"metadata": {"name": name, "annotations": annotations}})
+    try:
+        container = {
+            "name": "main",
+            "image": env["PHOTOSTORE_NODE_IMAGE"],
+            "imagePullPolicy": "Never",
+            "args": ["crd"],
+        }
+        created = core.create_namespaced_pod(
+            name,
+            {
+                "metadata": {"name": "plain"},
+                "spec": {"restartPolicy": "Never", "containers": [container]},
+            },
+        )
+        assert created.spec.node_selector == {key: value}
+
+        def succeeded() -> client.V1Pod | None:
+            pod = core.read_namespaced_pod("plain", name)
+            return pod if pod.status.phase == "Succeeded" else None
+
+        pod = eventually(succeeded, JOB_TIMEOUT, "the pod to succeed")
+        assert pod.spec.node_name == env["PHOTOSTORE_NODE_NAME"]
+        assert exit_code(pod) == 0
+    finally:
+        core.delete_namespace(name)
