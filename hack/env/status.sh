@@ -38,6 +38,9 @@ if wants node; then
   check kubelet "node $NODE_NAME on $NODE_GATEWAY" "$ENV_DIR/node/node.sh" status
   check kube-proxy "iptables mode" curl -sf "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
   check coredns "cluster DNS on $NODE_GATEWAY:53" curl -sf "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
+  # What pods reach through the Services of the namespace photostore.
+  check servers-for-pods "$NODE_GATEWAY: postgres $PG_PORT, redis $REDIS_PORT, kafka $KAFKA_NODE_PORT, s3 $S3_PORT" \
+    bash -c "source '$ENV_DIR/common.sh'; for p in $PG_PORT $REDIS_PORT $KAFKA_NODE_PORT $S3_PORT; do listens $NODE_GATEWAY \$p || exit 1; done"
 fi
 if ((!quiet && !down)) && { wants kubernetes || wants node; }; then
   echo

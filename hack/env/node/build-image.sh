@@ -108,7 +108,7 @@ if [[ "${1:-}" != "--no-import" ]]; then
   stamp="$DATA_DIR/containerd/photostore-image.stamp"
   sock="$RUN_DIR/containerd/containerd.sock"
   if [[ "$(cat "$stamp" 2>/dev/null)" != "$base_key-$app_key" ]] \
-      || ! ctr -a "$sock" -n k8s.io images ls -q | grep -qx "$ref"; then
+      || ! grep -qx "$ref" <(ctr -a "$sock" -n k8s.io images ls -q); then
     log "importing $ref into containerd"
     ctr -a "$sock" -n k8s.io images import "$archive" >/dev/null
     echo "$base_key-$app_key" >"$stamp"

@@ -20,7 +20,7 @@ bridge_up() {
   if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
     ip link add "$NODE_BRIDGE" type bridge
   fi
-  ip addr show dev "$NODE_BRIDGE" | grep -q "inet $NODE_GATEWAY/" \
+  [[ "$(ip -4 -o addr show dev "$NODE_BRIDGE")" == *" $NODE_GATEWAY/"* ]] \
     || ip addr add "$NODE_GATEWAY/${NODE_CIDR#*/}" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
   sysctl -qw net.ipv4.ip_forward=1
@@ -30,9 +30,18 @@ bridge_up() {
   return 0
 }
 
+# put FILE: write stdin to FILE unless FILE holds it already; kube-proxy exits when its
+# config file changes, so an unchanged one is never rewritten.
+put() {
+  local new; new=$(cat)
+  [[ -f "$1" && "$(cat "$1")" == "$new" ]] && return
+  printf '%s\n' "$new" >"$1.tmp"
+  mv "$1.tmp" "$1"
+}
+
 write_configs() {
   mkdir -p "$NODE_RUN/cni" "$RUN_DIR/containerd" "$DATA_DIR/containerd" "$KUBELET_DIR"
-  cat >"$NODE_RUN/containerd.toml" <<TOML
+  put "$NODE_RUN/containerd.toml" <<TOML
 version = 2
 root = "$DATA_DIR/containerd"
 state = "$RUN_DIR/containerd/state"
@@ -55,7 +64,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "/usr/lib/cni"
     conf_dir = "$NODE_RUN/cni"
 TOML
-  cat >"$NODE_RUN/cni/10-photostore.conflist" <<JSON
+  put "$NODE_RUN/cni/10-photostore.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
   "name": "photostore",
@@ -73,7 +82,7 @@ TOML
 }
 JSON
   kubeconfig_for "$NODE_RUN/kubelet.kubeconfig" "$PKI/kubelet-client.crt" "$PKI/kubelet-client.key"
-  cat >"$NODE_RUN/kubelet.yaml" <<YAML
+  put "$NODE_RUN/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # This machine mounts cgroup v1, has no systemd, and has swap settings the kubelet dislikes.
@@ -107,7 +116,7 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available:
 nodeStatusReportFrequency: 20s
 shutdownGracePeriod: 0s
 YAML
-  cat >"$NODE_RUN/kube-proxy.yaml" <<YAML
+  put "$NODE_RUN/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -122,7 +131,7 @@ nodePortAddresses: [$NODE_GATEWAY/32]
 # Leave the host's conntrack sysctls alone.
 conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 YAML
-  cat >"$NODE_RUN/Corefile" <<COREFILE
+  put "$NODE_RUN/Corefile" <<COREFILE
 .:53 {
     bind $NODE_GATEWAY
     errors
@@ -140,7 +149,7 @@ COREFILE
 }
 
 kubeconfig_for() { # FILE CERT KEY
-  cat >"$1" <<KCFG
+  put "$1" <<KCFG
 apiVersion: v1
 kind: Config
 clusters:
@@ -158,7 +167,7 @@ KCFG
 
 # The sandbox image: a static C program, built and imported once.
 import_pause() {
-  ctr_k8s images ls -q | grep -qx "$PAUSE_IMAGE" && return
+  grep -qx "$PAUSE_IMAGE" <(ctr_k8s images ls -q) && return
   local cache="$PHOTOSTORE_CACHE/image/pause"
   mkdir -p "$cache/root"
   if [[ ! -f "$cache/pause.tar" ]]; then
