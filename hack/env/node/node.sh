@@ -212,7 +212,7 @@ YAML
 }
 
 node_ready() {
-  [[ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+  [[ "$(kubectl --request-timeout 5s get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 
 # containerd with the pause image and the project's image.
@@ -238,7 +238,7 @@ node_up() {
     --kubeconfig "$NODE_RUN/kubelet.kubeconfig" --root-dir "$KUBELET_DIR" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_GATEWAY" \
     --node-labels "$NODE_POOL_KEY=$NODE_POOL_VALUE" --v 1
-  wait_for coredns 30 curl -sf "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
+  wait_for coredns 30 curl -sf -m 5 "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
   wait_for "node $NODE_NAME Ready" 120 node_ready
   log "node $NODE_NAME up in $((SECONDS - started))s"
 }

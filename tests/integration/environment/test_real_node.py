@@ -92,6 +92,14 @@ def run_job(
     return outcome, pod
 
 
+def pod_log(api: client.ApiClient, pod: client.V1Pod) -> str:
+    """The container's output, fetched from the kubelet through the apiserver."""
+    response = client.CoreV1Api(api).read_namespaced_pod_log(
+        pod.metadata.name, pod.metadata.namespace, _preload_content=False
+    )
+    return bytes(response.data).decode()
+
+
 def exit_code(pod: client.V1Pod) -> int:
     (status,) = pod.status.container_statuses
     assert status.state.terminated is not None, status.state
@@ -106,7 +114,7 @@ def test_job_of_the_project_image_succeeds_on_the_real_node(
     assert pod.spec.node_name == env["PHOTOSTORE_NODE_NAME"]
     assert exit_code(pod) == 0
     # The container really ran the package: its output comes back through the kubelet.
-    log = client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, namespace)
+    log = pod_log(api, pod)
     assert "kind: CustomResourceDefinition" in log
     assert "photostorages.photos.example.com" in log
 
@@ -128,7 +136,7 @@ def test_container_runs_as_the_image_user_with_a_safe_path(
     script = "import os, sys; print(os.getuid(), sys.flags.safe_path, sys.executable)"
     outcome, pod = run_job(api, namespace, env, {"command": ["python", "-c", script]})
     assert outcome == "Complete"
-    log = client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, namespace)
+    log = pod_log(api, pod)
     assert log.split() == ["10001", "True", "/opt/venv/bin/python"]
 
 
@@ -162,7 +170,7 @@ def test_pod_resolves_postgres_service_and_connects(
             "env": [{"name": "PGPASSWORD", "valueFrom": secret_env}],
         },
     )
-    log = client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, namespace)
+    log = pod_log(api, pod)
     assert outcome == "Complete", log
     cluster_ip = (
         client.CoreV1Api(api).read_namespaced_service("postgres", "photostore").spec.cluster_ip
