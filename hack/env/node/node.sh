@@ -253,6 +253,8 @@ node_down() {
   stop coredns
   stop kube-proxy
   [[ -x "$K8S_BIN/kube-proxy" ]] && "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1
+  remove_chains iptables
+  remove_chains ip6tables
   if running containerd; then
     local c
     for c in $(ctr_k8s containers ls -q 2>/dev/null); do
@@ -285,6 +287,25 @@ node_down() {
   done
   rm -rf "$DATA_DIR/cni-ipam" "$RUN_DIR/containerd/state"
   set -e
+}
+
+# remove_chains IPTABLES: the chains the kubelet (KUBE-FIREWALL and its canaries) and the
+# CNI portmap plugin (CNI-HOSTPORT-*, CNI-DN-*) add, and the rules that jump into them;
+# kube-proxy --cleanup removes its own.
+remove_chains() {
+  local ipt=$1 table rule chain ours='^(KUBE-FIREWALL|KUBE-KUBELET-CANARY|KUBE-IPTABLES-HINT|CNI-HOSTPORT-[A-Z]+|CNI-DN-[0-9a-f]+)$'
+  command -v "$ipt" >/dev/null || return 0
+  for table in filter nat mangle; do
+    while read -r rule; do
+      eval "$ipt -t $table ${rule/#-A/-D}"
+    done < <("$ipt" -t "$table" -S 2>/dev/null | awk -v re="$ours" '$1 == "-A" { for (i = 2; i < NF; i++) if ($i == "-j" && $(i + 1) ~ re) { print; next } }')
+    for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk -v re="$ours" '$1 == "-N" && $2 ~ re { print $2 }'); do
+      "$ipt" -t "$table" -F "$chain"
+    done
+    for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk -v re="$ours" '$1 == "-N" && $2 ~ re { print $2 }'); do
+      "$ipt" -t "$table" -X "$chain"
+    done
+  done
 }
 
 bridge_down() {
