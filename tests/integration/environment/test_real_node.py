@@ -180,6 +180,48 @@ def test_pod_resolves_postgres_service_and_connects(
     assert f"server {env['PHOTOSTORE_NODE_GATEWAY']}" in log
 
 
+SERVICES_CHECK = """
+import os, boto3, redis
+from confluent_kafka.admin import AdminClient
+r = redis.Redis(host="redis.photostore.svc", port=6379, password=os.environ["REDIS_PASSWORD"])
+print("redis", r.ping())
+# The bootstrap goes through the Service; the broker then advertises its listener for pods.
+brokers = AdminClient({"bootstrap.servers": "kafka.photostore.svc:9092"}).list_topics(timeout=20)
+print("kafka", *[str(b) for b in brokers.brokers.values()])
+s3 = boto3.client("s3", endpoint_url="http://s3.photostore.svc", region_name="us-east-1",
+                  aws_access_key_id=os.environ["S3_ACCESS_KEY"],
+                  aws_secret_access_key=os.environ["S3_SECRET_KEY"])
+print("s3", s3.head_bucket(Bucket="photos")["ResponseMetadata"]["HTTPStatusCode"])
+"""
+
+
+def test_pod_reaches_redis_kafka_and_s3_through_their_services(
+    api: client.ApiClient, namespace: str, env: dict[str, str]
+) -> None:
+    secrets = {
+        "REDIS_PASSWORD": urllib.parse.urlsplit(env["PHOTOSTORE_REDIS_URL"]).password or "",
+        "S3_ACCESS_KEY": env["PHOTOSTORE_S3_ACCESS_KEY"],
+        "S3_SECRET_KEY": env["PHOTOSTORE_S3_SECRET_KEY"],
+    }
+    client.CoreV1Api(api).create_namespaced_secret(
+        namespace, {"metadata": {"name": "servers"}, "stringData": secrets}
+    )
+    outcome, pod = run_job(
+        api,
+        namespace,
+        env,
+        {
+            "command": ["python", "-c", SERVICES_CHECK],
+            "envFrom": [{"secretRef": {"name": "servers"}}],
+        },
+    )
+    log = pod_log(api, pod)
+    assert outcome == "Complete", log
+    assert "redis True\n" in log
+    assert f"kafka {env['PHOTOSTORE_NODE_KAFKA_BROKERS']}" in log
+    assert "s3 200\n" in log
+
+
 def test_cluster_ip_service_in_front_of_a_real_pod_answers_from_the_host(
     api: client.ApiClient, namespace: str, env: dict[str, str]
 ) -> None:
