@@ -274,6 +274,8 @@ ENV
 
 "$ENV_DIR/install-system.sh"
 "$ENV_DIR/node/node.sh" bridge
+# The image's build mostly downloads and unpacks: it overlaps the Go builds below.
+if wants node; then "$ENV_DIR/node/build-image.sh" --no-import >/dev/null 8>&- & image_build=$!; fi
 wants kafka && "$ENV_DIR/install-kafka.sh"
 if wants kubernetes; then
   "$ENV_DIR/build-k8s.sh" all
@@ -293,5 +295,8 @@ failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 ((failed)) && die "some part failed to start; see $LOG_DIR"
 # The node joins the control plane, so it starts once that is up.
-if wants node; then "$ENV_DIR/node/node.sh" up || die "the real node failed to start; see $LOG_DIR"; fi
+if wants node; then
+  wait "$image_build" || die "building the node's image failed; see $LOG_DIR/image-build.log"
+  "$ENV_DIR/node/node.sh" up || die "the real node failed to start; see $LOG_DIR"
+fi
 log "up in $((SECONDS - start_time))s: ${parts[*]}"

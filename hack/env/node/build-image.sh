@@ -101,8 +101,9 @@ build_app
 if [[ ! -f "$archive" ]]; then
   python3 "$NODE_ENV_DIR/oci_archive.py" --config "$IMAGE_JSON" --out "$archive.tmp" "$base_tar" "$app_tar"
   mv "$archive.tmp" "$archive"
+  # Only the newest archive and package layer are kept; base layers stay, one per lock.
   find "$CACHE" -maxdepth 1 -name 'photostore-*.tar' ! -name "$(basename "$archive")" -delete
-  find "$CACHE" -maxdepth 1 -name 'app-*.tar' ! -name "$(basename "$app_tar")" -delete
+  find "$CACHE" -maxdepth 1 -name 'app-*.tar*' ! -name "$(basename "$app_tar")*" -delete
 fi
 if [[ "${1:-}" != "--no-import" ]]; then
   stamp="$DATA_DIR/containerd/photostore-image.stamp"
