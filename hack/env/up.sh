@@ -15,10 +15,6 @@ wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 exec 8>"$RUN_DIR/up.lock"
 flock 8
 
-if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
-  log "already up: ${parts[*]}"; exit 0
-fi
-
 # Credentials of this environment: generated once, kept in var/ (never committed).
 SECRETS="$VAR_DIR/secrets"
 if [[ ! -f "$SECRETS" ]]; then
@@ -271,6 +267,12 @@ ENV
   chmod 600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
+
+if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
+  # var/env is rewritten all the same: an older checkout's up.sh may have written it.
+  write_env_file
+  log "already up: ${parts[*]}"; exit 0
+fi
 
 "$ENV_DIR/install-system.sh"
 "$ENV_DIR/node/node.sh" bridge
