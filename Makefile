@@ -28,7 +28,7 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
 
 .PHONY: env env-down env-status env-clean
-env: ## start the local environment (Kubernetes + kwok, PostgreSQL, Redis, Kafka, S3)
+env: ## start the local environment (Kubernetes + kwok + a real node, PostgreSQL, Redis, Kafka, S3)
 	hack/env/up.sh
 env-down: ## stop the local environment
 	hack/env/down.sh

@@ -55,7 +55,9 @@ NODE_GATEWAY=10.99.0.1
 NODE_POOL_KEY=photostore.local/node
 NODE_POOL_VALUE=real
 
-ALL_PARTS=(kubernetes postgres redis kafka s3 node)
+# PHOTOSTORE_NODE=0 leaves the real node out of the default parts (kwok nodes only).
+ALL_PARTS=(kubernetes postgres redis kafka s3)
+[[ "${PHOTOSTORE_NODE:-1}" == 0 ]] || ALL_PARTS+=(node)
 
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the local environment on loopback: a Kubernetes control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler) with kwok nodes and one real kubelet node
-# (hack/env/node), PostgreSQL, Redis, Kafka and an S3 server. Installs or builds what is missing first (cached), writes var/env, and returns
-# when every part answers its health check. Running it again when all is up does nothing.
+# (hack/env/node), PostgreSQL, Redis, Kafka and an S3 server. Installs or builds what is
+# missing first (cached), writes var/env, and returns when every part answers its health
+# check. Running it again when all is up does nothing.
 # Usage: up.sh [PART...] with PART among kubernetes postgres redis kafka s3 node (default: all).
 source "$(dirname "$0")/common.sh"
 
