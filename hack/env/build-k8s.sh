@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl of one
-# release from the Go module proxy. k8s.io/kubernetes is not meant to be used as a module:
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and for the
+# real node kubelet, kube-proxy and CoreDNS, from the Go module proxy. k8s.io/kubernetes is not meant to be used as a module:
 # its go.mod points every k8s.io staging module at ./staging, which a dependent ignores, so
 # a wrapper module replaces each of them with the published v0.<minor>.<patch> tag.
 source "$(dirname "$0")/common.sh"
@@ -17,10 +17,9 @@ take_build_lock() {
 
 build_kubernetes() {
   local out="$K8S_BIN"
-  local wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-  if [[ -x "$out/kubectl" && -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kube-scheduler" ]]; then
-    log "kubernetes $K8S_VERSION already built in $out"; return
-  fi
+  local wanted=("$@") cmd missing=0
+  for cmd in "${wanted[@]}"; do [[ -x "$out/$cmd" ]] || missing=1; done
+  ((missing)) || { log "${wanted[*]} $K8S_VERSION already built in $out"; return; }
   take_build_lock
   local work="$PHOTOSTORE_CACHE/k8s-$K8S_VERSION/src"
   mkdir -p "$work" "$out"
@@ -50,9 +49,11 @@ build_kubernetes() {
     for cmd in "${wanted[@]}"; do
       [[ -x "$out/$cmd" ]] && continue
       log "building $cmd $K8S_VERSION (cold: many minutes)"
+      local started=$SECONDS
       go get "k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION" >/dev/null 2>&1 || true
       go build -trimpath -ldflags "$ldflags" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"
       mv "$out/$cmd.tmp" "$out/$cmd"
+      log "built $cmd in $((SECONDS - started))s"
     done
   )
 }
@@ -73,6 +74,28 @@ build_etcd() {
   )
 }
 
+# CoreDNS with only the plugins the environment's Corefile uses: a main package that imports
+# them and sets the plugin order, the way CoreDNS documents custom builds. The cloud plugins'
+# SDKs are never compiled, which makes the cold build much shorter.
+build_coredns() {
+  local out="$COREDNS_BIN"
+  [[ -x "$out/coredns" ]] && { log "coredns $COREDNS_VERSION already built"; return; }
+  take_build_lock
+  local work="$PHOTOSTORE_CACHE/coredns-$COREDNS_VERSION/src" started=$SECONDS
+  mkdir -p "$work" "$out"
+  cp "$ENV_DIR/node/coredns-main.go" "$work/main.go"
+  printf 'module photostore.local/corednsbuild\n\ngo 1.26\n\nrequire github.com/coredns/coredns %s\n' "$COREDNS_VERSION" >"$work/go.mod"
+  (
+    cd "$work"
+    log "building coredns $COREDNS_VERSION"
+    go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1 || true
+    go mod tidy >/dev/null 2>&1 || true
+    go build -trimpath -ldflags "-s -w" -o "$out/coredns.tmp" .
+    mv "$out/coredns.tmp" "$out/coredns"
+  )
+  log "built coredns in $((SECONDS - started))s"
+}
+
 go_install() { # NAME VERSION PACKAGE OUTDIR
   local name=$1 version=$2 pkg=$3 out=$4
   [[ -x "$out/$name" ]] && { log "$name $version already built"; return; }
@@ -84,14 +107,16 @@ go_install() { # NAME VERSION PACKAGE OUTDIR
 
 case "${1:-all}" in
   etcd) build_etcd ;;
-  kubernetes) build_kubernetes ;;
+  kubernetes) build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
+  node) build_kubernetes kubelet kube-proxy; build_coredns ;;
+  coredns) build_coredns ;;
   kwok) go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "$KWOK_BIN" ;;
   versitygw) go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_BIN" ;;
   all)
     build_etcd
     go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "$KWOK_BIN"
     go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_BIN"
-    build_kubernetes
+    build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
     ;;
-  *) die "usage: $0 [all|etcd|kubernetes|kwok|versitygw]" ;;
+  *) die "usage: $0 [all|etcd|kubernetes|node|coredns|kwok|versitygw]" ;;
 esac

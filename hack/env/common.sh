@@ -17,12 +17,14 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 
 K8S_BIN="$PHOTOSTORE_CACHE/k8s-$K8S_VERSION/bin"
 ETCD_BIN="$PHOTOSTORE_CACHE/etcd-$ETCD_VERSION/bin"
 KWOK_BIN="$PHOTOSTORE_CACHE/kwok-$KWOK_VERSION/bin"
 VERSITYGW_BIN="$PHOTOSTORE_CACHE/versitygw-$VERSITYGW_VERSION/bin"
 KAFKA_HOME="$PHOTOSTORE_CACHE/kafka-$KAFKA_VERSION"
+COREDNS_BIN="$PHOTOSTORE_CACHE/coredns-$COREDNS_VERSION/bin"
 
 export GOMODCACHE="$PHOTOSTORE_CACHE/go/mod"
 export GOCACHE="$PHOTOSTORE_CACHE/go/build"
@@ -38,11 +40,55 @@ REDIS_PORT=16379
 KAFKA_PORT=19092
 KAFKA_CONTROLLER_PORT=19093
 S3_PORT=17070
+KAFKA_NODE_PORT=19094     # Kafka's listener for pods, on NODE_GATEWAY
+COREDNS_HEALTH_PORT=18054
+KUBE_PROXY_HEALTH_PORT=10256
+KUBELET_HEALTH_PORT=10248
 
+# The real kubelet node (hack/env/node): a bridge whose gateway address is the host's face
+# to pods. Servers listen there too; cluster DNS answers there. Pods land on the node only
+# with the label and taint below (see README, "A real node").
+NODE_NAME=photostore-node-1
+NODE_BRIDGE=photostore0
+NODE_CIDR=10.99.0.0/24
+NODE_GATEWAY=10.99.0.1
+NODE_POOL_KEY=photostore.local/node
+NODE_POOL_VALUE=real
+
+# PHOTOSTORE_NODE=0 leaves the real node out of the default parts (kwok nodes only).
 ALL_PARTS=(kubernetes postgres redis kafka s3)
+[[ "${PHOTOSTORE_NODE:-1}" == 0 ]] || ALL_PARTS+=(node)
 
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }
+
+# running NAME: the process recorded for NAME is alive.
+running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+# spawn NAME COMMAND...: run detached in its own session, log to var/log/NAME.log.
+spawn() {
+  local name=$1; shift
+  running "$name" && return
+  # 8>&-: the daemon must not inherit up.sh's lock, or the next up.sh would wait forever.
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 8>&- &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+# stop NAME: TERM the process group recorded for NAME, KILL it after 10 s.
+stop() {
+  local pidfile="$RUN_DIR/$1.pid" pid
+  [[ -f "$pidfile" ]] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+# listens ADDRESS PORT: something accepts TCP connections there.
+listens() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
 # wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...: retry COMMAND until it succeeds.
 wait_for() {

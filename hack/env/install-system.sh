@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers that Debian packages: PostgreSQL 15 with PostGIS (pg_trgm ships in
-# postgresql-15), Redis, and the tools the scripts use. Skips what is already there.
+# postgresql-15), Redis, the real node's container runtime (containerd, runc, the CNI
+# plugins, iptables for kube-proxy), and the tools the scripts use (mmdebstrap builds the
+# image's rootfs, gcc the pause program). Skips what is already there.
 source "$(dirname "$0")/common.sh"
 need=()
 [[ -x /usr/lib/postgresql/15/bin/postgres ]] || need+=(postgresql-15)
@@ -10,6 +12,14 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
+command -v conntrack >/dev/null || need+=(conntrack)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v gcc >/dev/null || need+=(gcc)
+[[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || need+=(libc6-dev)
 ((${#need[@]} == 0)) && exit 0
 log "installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive

@@ -2,7 +2,7 @@
 # Reports each part of the local environment; exits non-zero when any part is down.
 # --quiet: print nothing, only the exit status.
 source "$(dirname "$0")/common.sh"
-# Usage: status.sh [--quiet] [PART...] with PART among kubernetes postgres redis kafka s3.
+# Usage: status.sh [--quiet] [PART...] with PART among kubernetes postgres redis kafka s3 node.
 quiet=0; [[ "${1:-}" == "--quiet" ]] && { quiet=1; shift; }
 parts=("$@"); ((${#parts[@]})) || parts=("${ALL_PARTS[@]}")
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
@@ -23,8 +23,8 @@ check() { # NAME ENDPOINT COMMAND...
 alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")"; }
 ((quiet)) || echo "PhotoStorage local environment (settings in $ENV_FILE):"
 if wants kubernetes; then
-  check etcd "http://127.0.0.1:$ETCD_PORT" curl -sf "http://127.0.0.1:$ETCD_PORT/health"
-  check kube-apiserver "https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$kc)" "$K8S_BIN/kubectl" --kubeconfig "$kc" get --raw /readyz
+  check etcd "http://127.0.0.1:$ETCD_PORT" curl -sf -m 5 "http://127.0.0.1:$ETCD_PORT/health"
+  check kube-apiserver "https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$kc)" "$K8S_BIN/kubectl" --kubeconfig "$kc" --request-timeout 5s get --raw /readyz
   check kube-controller-manager "pid $(cat "$RUN_DIR/kube-controller-manager.pid" 2>/dev/null)" alive kube-controller-manager
   check kube-scheduler "pid $(cat "$RUN_DIR/kube-scheduler.pid" 2>/dev/null)" alive kube-scheduler
   check kwok "8 simulated nodes (4 with nvidia.com/gpu)" alive kwok
@@ -32,9 +32,23 @@ fi
 wants postgres && check postgres "127.0.0.1:$PG_PORT db photostore" /usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1 -p "$PG_PORT"
 wants redis && check redis "127.0.0.1:$REDIS_PORT" redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
 wants kafka && check kafka "127.0.0.1:$KAFKA_PORT" bash -c "alive() { kill -0 \$(cat '$RUN_DIR/kafka.pid'); }; alive && exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
-wants s3 && check s3 "http://127.0.0.1:$S3_PORT bucket photos" curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
-if ((!quiet && !down)) && wants kubernetes; then
+wants s3 && check s3 "http://127.0.0.1:$S3_PORT bucket photos" curl -s -m 5 -o /dev/null "http://127.0.0.1:$S3_PORT/"
+if wants node; then
+  check containerd "$RUN_DIR/containerd/containerd.sock" alive containerd
+  check kubelet "node $NODE_NAME on $NODE_GATEWAY" "$ENV_DIR/node/node.sh" status
+  check kube-proxy "iptables mode" curl -sf -m 5 "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
+  check coredns "cluster DNS on $NODE_GATEWAY:53" curl -sf -m 5 "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
+  # What pods reach through the Services of the namespace photostore.
+  check servers-for-pods "$NODE_GATEWAY: postgres $PG_PORT, redis $REDIS_PORT, kafka $KAFKA_NODE_PORT, s3 $S3_PORT" \
+    bash -c "source '$ENV_DIR/common.sh'; for p in $PG_PORT $REDIS_PORT $KAFKA_NODE_PORT $S3_PORT; do listens $NODE_GATEWAY \$p || exit 1; done"
+fi
+if ((!quiet && !down)) && { wants kubernetes || wants node; }; then
   echo
-  "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator 2>/dev/null
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" get nodes -L accelerator -L "$NODE_POOL_KEY" 2>/dev/null
+fi
+if ((!quiet && !down)) && wants node; then
+  echo
+  echo "Services for pods (the host's servers on $NODE_GATEWAY):"
+  "$K8S_BIN/kubectl" --kubeconfig "$kc" get services -n photostore -o wide 2>/dev/null
 fi
 exit $down

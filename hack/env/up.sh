@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts the local environment on loopback: a Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler) with kwok nodes, PostgreSQL, Redis, Kafka and an
-# S3 server. Installs or builds what is missing first (cached), writes var/env, and returns
-# when every part answers its health check. Running it again when all is up does nothing.
-# Usage: up.sh [PART...] with PART among kubernetes postgres redis kafka s3 (default: all).
+# kube-controller-manager, kube-scheduler) with kwok nodes and one real kubelet node
+# (hack/env/node), PostgreSQL, Redis, Kafka and an S3 server. Installs or builds what is
+# missing first (cached), writes var/env, and returns when every part answers its health
+# check. Running it again when all is up does nothing.
+# Usage: up.sh [PART...] with PART among kubernetes postgres redis kafka s3 node (default: all).
 source "$(dirname "$0")/common.sh"
 
 start_time=$SECONDS
@@ -14,10 +15,6 @@ wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 # Two callers (say, two test sessions) start the environment one after the other.
 exec 8>"$RUN_DIR/up.lock"
 flock 8
-
-if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
-  log "already up: ${parts[*]}"; exit 0
-fi
 
 # Credentials of this environment: generated once, kept in var/ (never committed).
 SECRETS="$VAR_DIR/secrets"
@@ -32,18 +29,6 @@ if [[ ! -f "$SECRETS" ]]; then
   umask 022
 fi
 source "$SECRETS"
-
-# running NAME: the process recorded for NAME is alive.
-running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
-
-# spawn NAME COMMAND...: run detached in its own session, log to var/log/NAME.log.
-spawn() {
-  local name=$1; shift
-  running "$name" && return
-  # 8>&-: the daemon must not inherit the lock, or the next up.sh would wait for it forever.
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 8>&- &
-  echo $! >"$RUN_DIR/$name.pid"
-}
 
 start_etcd() {
   spawn etcd "$ETCD_BIN/etcd" --name photostore --data-dir "$DATA_DIR/etcd" \
@@ -76,10 +61,12 @@ current-context: photostore-local
 KCFG
 }
 
-start_kubernetes() {
-  local pki="$VAR_DIR/pki" kc="$VAR_DIR/kubeconfig"
-  start_etcd
-  spawn kube-apiserver "$K8S_BIN/kube-apiserver" \
+# The apiserver's flags are recorded with its pid; a running apiserver whose flags differ
+# from these (an older checkout started it) is restarted once, so that the real node's
+# logs/exec and namespace-wide scheduling defaults work.
+apiserver_args() {
+  local pki="$VAR_DIR/pki"
+  printf '%s\n' \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
@@ -89,7 +76,24 @@ start_kubernetes() {
     --service-cluster-ip-range 10.96.0.0/16 \
     --authorization-mode Node,RBAC \
     --enable-priority-and-fairness=false \
-    --profiling=false --v 1
+    --profiling=false --v 1 \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
+    --enable-admission-plugins PodNodeSelector,PodTolerationRestriction
+}
+
+start_kubernetes() {
+  local pki="$VAR_DIR/pki" kc="$VAR_DIR/kubeconfig"
+  start_etcd
+  local args; mapfile -t args < <(apiserver_args)
+  if running kube-apiserver && ! cmp -s <(printf '%s\n' "${args[@]}") "$RUN_DIR/kube-apiserver.args"; then
+    log "restarting kube-apiserver: its flags changed"
+    stop kube-apiserver
+  fi
+  printf '%s\n' "${args[@]}" >"$RUN_DIR/kube-apiserver.args"
+  spawn kube-apiserver "$K8S_BIN/kube-apiserver" "${args[@]}"
   wait_for kube-apiserver 120 "$K8S_BIN/kubectl" --kubeconfig "$kc" get --raw /readyz
   spawn kube-controller-manager "$K8S_BIN/kube-controller-manager" \
     --kubeconfig "$kc" --authentication-kubeconfig "$kc" --authorization-kubeconfig "$kc" \
@@ -143,10 +147,20 @@ start_postgres() {
     rm -f "$pwfile"
   fi
   touch "$LOG_DIR/postgres.log"; chown postgres "$LOG_DIR/postgres.log"
+  # Pods connect from the bridge's network, with the same password as the host.
+  local hba="host all all $NODE_CIDR scram-sha-256"
+  grep -qxF "$hba" "$pgdata/pg_hba.conf" || echo "$hba" >>"$pgdata/pg_hba.conf"
+  if runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" reload >/dev/null
+    if ! listens "$NODE_GATEWAY" "$PG_PORT"; then
+      log "restarting postgres to listen on $NODE_GATEWAY too"
+      runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
+    fi
+  fi
   if ! runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     # A disposable local database: durability traded for speed (fsync off).
     runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -l "$LOG_DIR/postgres.log" -w -t 60 start -o \
-      "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$sock \
+      "-c listen_addresses=127.0.0.1,$NODE_GATEWAY -c port=$PG_PORT -c unix_socket_directories=$sock \
        -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
        -c shared_buffers=256MB" >/dev/null 8>&-
   fi
@@ -160,7 +174,10 @@ start_postgres() {
 
 start_redis() {
   mkdir -p "$DATA_DIR/redis"
-  spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA_DIR/redis" \
+  if running redis && ! listens "$NODE_GATEWAY" "$REDIS_PORT"; then
+    redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" config set bind "127.0.0.1 $NODE_GATEWAY" >/dev/null
+  fi
+  spawn redis redis-server --bind "127.0.0.1 $NODE_GATEWAY" --port "$REDIS_PORT" --dir "$DATA_DIR/redis" \
     --requirepass "$REDIS_PASSWORD" --save "" --appendonly no --daemonize no
   wait_for redis 20 redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
 }
@@ -171,11 +188,11 @@ start_kafka() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,NODE://$NODE_GATEWAY:$KAFKA_NODE_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,NODE://$NODE_GATEWAY:$KAFKA_NODE_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,NODE:PLAINTEXT
 log.dirs=$logs
 num.partitions=1
 auto.create.topics.enable=true
@@ -204,6 +221,10 @@ L4J
     "${java[@]}" kafka.tools.StorageTool format -t "$(openssl rand -base64 16 | tr '+/' '-_' | cut -c1-22)" \
       -c "$conf" >>"$LOG_DIR/kafka.log" 2>&1
   fi
+  if running kafka && ! listens "$NODE_GATEWAY" "$KAFKA_NODE_PORT"; then
+    log "restarting kafka to listen on $NODE_GATEWAY too"
+    stop kafka
+  fi
   # Readiness is read from this start's log, so an earlier log is moved aside first.
   if ! running kafka && [[ -f "$LOG_DIR/kafka.log" ]]; then mv "$LOG_DIR/kafka.log" "$LOG_DIR/kafka.log.1"; fi
   spawn kafka "${java[@]}" kafka.Kafka "$conf"
@@ -212,8 +233,12 @@ L4J
 
 start_s3() {
   mkdir -p "$DATA_DIR/s3"
+  if running s3 && ! listens "$NODE_GATEWAY" "$S3_PORT"; then
+    log "restarting s3 to listen on $NODE_GATEWAY too"
+    stop s3
+  fi
   spawn s3 "$VERSITYGW_BIN/versitygw" --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
-    --port "127.0.0.1:$S3_PORT" --region us-east-1 posix "$DATA_DIR/s3"
+    --port "127.0.0.1:$S3_PORT" --port "$NODE_GATEWAY:$S3_PORT" --region us-east-1 posix "$DATA_DIR/s3"
   wait_for s3 30 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
   mkdir -p "$DATA_DIR/s3/photos"
 }
@@ -231,12 +256,29 @@ PHOTOSTORE_S3_REGION=us-east-1
 PHOTOSTORE_S3_ACCESS_KEY=$S3_ACCESS_KEY
 PHOTOSTORE_S3_SECRET_KEY=$S3_SECRET_KEY
 PHOTOSTORE_S3_BUCKET=photos
+# The real node (hack/env/node): pods need nodeSelector and a toleration for
+# PHOTOSTORE_NODE_POOL (key=value) and imagePullPolicy Never for PHOTOSTORE_NODE_IMAGE.
+PHOTOSTORE_NODE_NAME=$NODE_NAME
+PHOTOSTORE_NODE_POOL=$NODE_POOL_KEY=$NODE_POOL_VALUE
+PHOTOSTORE_NODE_IMAGE=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["repository"] + ":" + d["tag"])' "$ENV_DIR/node/image.json")
+PHOTOSTORE_NODE_GATEWAY=$NODE_GATEWAY
+PHOTOSTORE_CLUSTER_DNS=$NODE_GATEWAY
+PHOTOSTORE_NODE_KAFKA_BROKERS=$NODE_GATEWAY:$KAFKA_NODE_PORT
 ENV
   chmod 600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
+if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
+  # var/env is rewritten all the same: an older checkout's up.sh may have written it.
+  write_env_file
+  log "already up: ${parts[*]}"; exit 0
+fi
+
 "$ENV_DIR/install-system.sh"
+"$ENV_DIR/node/node.sh" bridge
+# The image's build mostly downloads and unpacks: it overlaps the Go builds below.
+if wants node; then "$ENV_DIR/node/build-image.sh" --no-import >/dev/null 8>&- & image_build=$!; fi
 wants kafka && "$ENV_DIR/install-kafka.sh"
 if wants kubernetes; then
   "$ENV_DIR/build-k8s.sh" all
@@ -249,9 +291,15 @@ fi
 write_env_file
 pids=()
 for part in "${parts[@]}"; do
+  [[ $part == node ]] && continue
   "start_$part" & pids+=($!)
 done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 ((failed)) && die "some part failed to start; see $LOG_DIR"
+# The node joins the control plane, so it starts once that is up.
+if wants node; then
+  wait "$image_build" || die "building the node's image failed; see $LOG_DIR/image-build.log"
+  "$ENV_DIR/node/node.sh" up || die "the real node failed to start; see $LOG_DIR"
+fi
 log "up in $((SECONDS - start_time))s: ${parts[*]}"

@@ -34,3 +34,22 @@ def test_status_names_every_part_and_its_address(env: dict[str, str]) -> None:
     ]:
         line = next(line for line in done.stdout.splitlines() if line.strip().startswith(part))
         assert line.split()[1] == "up" and address in line, line
+
+
+def test_status_lists_the_real_node_and_the_services_for_pods(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [str(REPO_ROOT / "hack/env/status.sh"), "node"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    for part in ("containerd", "kubelet", "kube-proxy", "coredns"):
+        line = next(line for line in lines if line.strip().startswith(part))
+        assert line.split()[1] == "up", line
+    node = next(line for line in lines if line.startswith(env["PHOTOSTORE_NODE_NAME"]))
+    assert node.split()[1] == "Ready"
+    services = {line.split()[0] for line in lines[lines.index(node) + 1 :] if line.strip()}
+    assert {"postgres", "redis", "kafka", "s3"} <= services
