@@ -32,10 +32,15 @@ class Settings(BaseSettings):
     rate_limit_requests: int = Field(default=20, ge=1)
     rate_limit_window_seconds: int = Field(default=10, ge=1)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    # An image whose header declares more pixels is refused (413) before it reaches S3.
+    max_image_pixels: int = Field(default=100_000_000, ge=1)
     # Files up to this size go to S3 in one PUT, checked by S3 against their SHA-256;
     # larger ones as a multipart upload of `upload_part_bytes` parts (at most 3 in memory).
     upload_single_put_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
     upload_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # User JSON (photo metadata, metadata search filters): larger or deeper is refused (422).
+    metadata_max_bytes: int = Field(default=16 * 1024, ge=2, le=60 * 1024)
+    metadata_max_depth: int = Field(default=20, ge=1, le=100)
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     cache_ttl_seconds: int = Field(default=300, ge=1)
     presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)

@@ -12,6 +12,7 @@ from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from photostore.api.config import Settings
+from photostore.api.row_values import register_tolerant_timestamps
 from photostore.db.pool import Pool, create_pool
 from photostore.events import producer_config
 from photostore.metrics import HttpMetrics
@@ -56,6 +57,7 @@ def create_services(
             application_name="photostore-api",
             # Every multi-statement write in the API uses an explicit transaction.
             autocommit=True,
+            configure=register_tolerant_timestamps,
         ),
         redis=aioredis.Redis.from_url(
             settings.redis_url.get_secret_value(),
