@@ -37,6 +37,7 @@ redis.call('EXPIRE', rate, ARGV[2], 'NX')
 return {user, count, redis.call('TTL', rate)}
 """
 
+# KEYS: epoch key. ARGV: epoch, epoch ttl. -> the epoch now current.
 _RAISE_EPOCH = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 local epoch = tonumber(ARGV[1])
@@ -45,13 +46,13 @@ redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
 return current
 """
 
-# KEYS: epoch key, cache key, rate key. ARGV: epoch, user, epoch ttl, cache ttl, window.
+# KEYS: epoch key, cache key, rate key. ARGV: epoch, epoch ttl, user, cache ttl, window.
 # -> {count, ttl}. The entry is cached only if no newer epoch is known.
 _REMEMBER = (
     _RAISE_EPOCH.replace("return current", "")
     + """
 if current == epoch then
-  redis.call('SET', KEYS[2], ARGV[2] .. ' ' .. ARGV[1], 'EX', ARGV[4])
+  redis.call('SET', KEYS[2], ARGV[3] .. ' ' .. ARGV[1], 'EX', ARGV[4])
 end
 local count = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[5], 'NX')
@@ -99,7 +100,7 @@ class CredentialCache:
                 self._key("auth", digest.hex()),
                 self._key("rl", "user", user),
             ],
-            args=[epoch, user, EPOCH_TTL_SECONDS, AUTH_CACHE_SECONDS, window_seconds],
+            args=[epoch, EPOCH_TTL_SECONDS, user, AUTH_CACHE_SECONDS, window_seconds],
         )
         return int(count), int(ttl)
 

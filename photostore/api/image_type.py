@@ -89,18 +89,33 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _heic_meta(data: bytes) -> bytes:
+    """The top-level `meta` box of an ISO-BMFF file (as much of it as `data` holds)."""
+    pos = 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if size == 1 and pos + 16 <= len(data):  # 64-bit size follows the type
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        if kind == b"meta":
+            return data[pos : pos + size] if size >= 8 else data[pos:]
+        if size < 8:
+            return b""
+        pos += size
+    return b""
+
+
 def _heic_size(data: bytes) -> tuple[int, int] | None:
     """The largest `ispe` (image spatial extents) box: the primary image, not its tiles."""
+    meta = _heic_meta(data)
     sizes: list[tuple[int, int]] = []
-    pos = data.find(b"ispe")
-    while pos >= 4 and pos + 16 <= len(data):
-        sizes.append(
-            (
-                int.from_bytes(data[pos + 8 : pos + 12], "big"),
-                int.from_bytes(data[pos + 12 : pos + 16], "big"),
-            )
-        )
-        pos = data.find(b"ispe", pos + 4)
+    pos = meta.find(b"ispe")
+    while pos >= 4 and pos + 16 <= len(meta):
+        if meta[pos - 4 : pos] == b"\0\0\0\x14":  # an ispe box is 20 bytes
+            width = int.from_bytes(meta[pos + 8 : pos + 12], "big")
+            height = int.from_bytes(meta[pos + 12 : pos + 16], "big")
+            sizes.append((width, height))
+        pos = meta.find(b"ispe", pos + 4)
     return max(sizes, key=lambda size: size[0] * size[1]) if sizes else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from ipaddress import ip_network
 from typing import Any
 
 import httpx
@@ -81,7 +82,7 @@ async def test_failed_logins_are_limited_per_account_from_any_address(
     limited = settings.model_copy(
         update={
             "login_failures_per_account": 3,
-            "trusted_proxies": ["127.0.0.0/8"],  # the test client's peer is 127.0.0.1
+            "trusted_proxies": [ip_network("127.0.0.0/8")],  # the test client's peer
         }
     )
     async with make_client(limited) as client:
@@ -145,7 +146,10 @@ async def test_forwarded_for_counts_only_through_trusted_proxies(
     shared: bool,
 ) -> None:
     limited = settings.model_copy(
-        update={"login_attempts_per_address": 2, "trusted_proxies": trusted}
+        update={
+            "login_attempts_per_address": 2,
+            "trusted_proxies": [ip_network(cidr) for cidr in trusted],
+        }
     )
     async with make_client(limited) as client:
         first = [(await _login(client, "a@example.com", "password1", forwarded[0])).status_code]

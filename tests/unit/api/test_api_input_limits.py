@@ -182,3 +182,20 @@ def test_rows_that_do_not_fit_are_left_out_of_a_list() -> None:
     }
     bad = {**good, "id": uuid.uuid4(), "created_at": None}
     assert [hit.id for hit in valid_rows(SearchHit, [bad, good])] == [good["id"]]
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _ispe(width: int, height: int) -> bytes:
+    return _box(b"ispe", b"\0\0\0\0" + struct.pack(">II", width, height))
+
+
+def test_heic_size_is_read_from_the_meta_box_only() -> None:
+    ftyp = _box(b"ftyp", b"heic\0\0\0\0mif1heic")
+    meta = _box(b"meta", b"\0\0\0\0" + _box(b"iprp", _ispe(512, 512) + _ispe(40000, 30000)))
+    # The same bytes inside the image data are pixels, not a header.
+    mdat = _box(b"mdat", _ispe(90000, 90000))
+    assert image_size("image/heic", ftyp + meta + mdat) == (40000, 30000)
+    assert image_size("image/heic", ftyp + mdat) is None
