@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 from anyio.from_thread import start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from service_fixtures import api_settings
@@ -213,6 +213,29 @@ def test_any_search_is_answered_without_a_server_error(served: Any) -> None:
     @given(query=params)
     @EXAMPLES
     def check(query: dict[str, Any]) -> None:
+        assume(len(query["metadata"]) < 16_000)  # httpx refuses query strings over 64 KiB
         _no_server_error(served.get("/v1/search/photos", params=query))
+
+    check()
+
+
+def test_json_of_any_depth_is_answered_without_a_server_error(served: Any) -> None:
+    """Deep nesting, drawn on purpose: among random JSON it is too rare to be found."""
+
+    @given(raw=_deep_json(), where=st.sampled_from(["upload", "search"]))
+    @EXAMPLES
+    def check(raw: str, where: str) -> None:
+        if where == "search":
+            assume(len(raw) < 16_000)  # httpx refuses query strings over 64 KiB encoded
+            _no_server_error(served.get("/v1/search/photos", params={"metadata": raw}))
+            return
+        response = served.post(
+            "/v1/photos",
+            files={"file": ("p.png", _image("PNG", bytes(8 * 8 * 3)), "image/png")},
+            data={"metadata": raw},
+        )
+        _no_server_error(response)
+        if response.status_code in (200, 201):
+            _no_server_error(served.get(f"/v1/photos/{response.json()['id']}"))
 
     check()
