@@ -47,18 +47,19 @@ return current
 """
 
 # KEYS: epoch key, cache key, rate key. ARGV: epoch, epoch ttl, user, cache ttl, window.
-# -> {count, ttl}. The entry is cached only if no newer epoch is known.
-_REMEMBER = (
-    _RAISE_EPOCH.replace("return current", "")
-    + """
-if current == epoch then
+# -> {count, ttl}. The entry is cached only if no newer epoch is known; a newer one is
+# left to expire (after a database restore, say, it would otherwise never be matched).
+_REMEMBER = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local epoch = tonumber(ARGV[1])
+if epoch >= current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   redis.call('SET', KEYS[2], ARGV[3] .. ' ' .. ARGV[1], 'EX', ARGV[4])
 end
 local count = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[5], 'NX')
 return {count, redis.call('TTL', KEYS[3])}
 """
-)
 
 
 @dataclass(frozen=True)

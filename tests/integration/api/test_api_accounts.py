@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis.asyncio as aioredis
 
 from photostore.api.config import Settings
+from photostore.api.credentials import CredentialCache
 from photostore.api.object_sweeper import sweep_once
 from photostore.api.user_cli import run as user_command
 from photostore.db.pool import create_pool
@@ -160,3 +162,27 @@ async def test_the_user_command_disables_and_enables_an_account(
     unknown = _cli(settings, "disable", "nobody-at-all@example.com")
     assert unknown.returncode == 2
     assert "no account" in unknown.stderr
+
+
+async def test_a_lookup_that_read_the_epoch_before_a_change_is_not_cached(
+    settings: Settings,
+) -> None:
+    """A request that found the credential valid just before it was ended (an older
+    epoch) is served, but what it read is not cached for the next request."""
+    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    cache = CredentialCache(redis, settings.redis_prefix)
+    user, fresh, stale = uuid.uuid4(), b"fresh-credential", b"stale-credential"
+    try:
+        await cache.remember(fresh, user, 3, 60)
+        assert (await cache.cached(fresh, 60)) is not None
+        await cache.end_credentials(user, 4)
+        assert await cache.cached(fresh, 60) is None
+        count, _ = await cache.remember(stale, user, 3, 60)  # read before the change
+        assert count == 3  # still counted against the user's limit
+        assert await cache.cached(stale, 60) is None
+        await cache.remember(fresh, user, 4, 60)
+        hit = await cache.cached(fresh, 60)
+        assert hit is not None
+        assert hit.user_id == user
+    finally:
+        await redis.aclose()
