@@ -112,6 +112,9 @@ class Environment:
             "PHOTOSTORE_S3_ACCESS_KEY": env["PHOTOSTORE_S3_ACCESS_KEY"],
             "PHOTOSTORE_S3_SECRET_KEY": env["PHOTOSTORE_S3_SECRET_KEY"],
             "PHOTOSTORE_RATE_LIMIT_REQUESTS": str(10**9),
+            "PHOTOSTORE_REGISTRATIONS_PER_ADDRESS": str(10**9),
+            "PHOTOSTORE_LOGIN_ATTEMPTS_PER_ADDRESS": str(10**9),
+            "PHOTOSTORE_METRICS_PORT": "0",
             "PHOTOSTORE_MAX_UPLOAD_BYTES": str(1 << 30),
         }
 

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "processor": ("photostore.processor.service", "consume photoUpload events and process photos"),
     "migrate": ("photostore.db.migrate", "apply the SQL migrations (safe to run concurrently)"),
     "operator": ("photostore.operator.main", "run the PhotoStorage operator"),
+    "user": ("photostore.api.user_cli", "disable or enable an account (ends its credentials)"),
     "crd": ("photostore.operator.crd", "print the PhotoStorage CustomResourceDefinition"),
     "rbac": ("photostore.operator.rbac", "print the operator's ClusterRole"),
     "import": ("photostore.importer.cli", "upload a folder of photos, skipping those stored"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,13 @@ from psycopg.conninfo import make_conninfo
 from photostore.api.config import Settings as ApiSettings
 from photostore.db.migrate import apply_migrations
 from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -58,7 +66,9 @@ def api_settings(
     **overrides: Any,
 ) -> ApiSettings:
     """API settings for the environment's servers, with a test's own database, bucket, topic
-    and Redis prefix; `overrides` set any other field."""
+    and Redis prefix; `overrides` set any other field. No metrics listener unless asked
+    (`metrics_port`): many apps run in one test process."""
+    overrides.setdefault("metrics_port", 0)
     return ApiSettings(
         database_url=database_url,
         redis_url=env["PHOTOSTORE_REDIS_URL"],

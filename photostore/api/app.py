@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from photostore.api.config import Settings
 from photostore.api.errors import install_error_handlers
 from photostore.api.http_metrics import HttpMetricsMiddleware
+from photostore.api.metrics_server import serve_metrics
 from photostore.api.object_sweeper import run_sweeper
 from photostore.api.outbox_relay import run_relay
 from photostore.api.routes import api_keys, auth, health, lookup, photos, search, trash
@@ -58,21 +59,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = create_services(settings, registry, http_metrics)
         app.state.services = services
-        # Do not wait for PostgreSQL here: the process starts (and /health answers) while
-        # it is down, /ready says so, and requests get 503 until it is back.
-        await services.pool.open(wait=False)
-        tasks = _background_tasks(services) if settings.background_tasks else []
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await asyncio.to_thread(services.producer.flush, 5.0)
-            await services.redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
-            await services.pool.close()
+        with serve_metrics(registry, settings.metrics_host, settings.metrics_port):
+            # Do not wait for PostgreSQL here: the process starts (and /health answers) while
+            # it is down, /ready says so, and requests get 503 until it is back.
+            await services.pool.open(wait=False)
+            tasks = _background_tasks(services) if settings.background_tasks else []
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await asyncio.to_thread(services.producer.flush, 5.0)
+                await services.redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
+                await services.pool.close()
 
     app = FastAPI(
         title="PhotoStorage API",
@@ -112,5 +114,6 @@ def main(argv: list[str]) -> None:
         workers=args.workers,
         log_level="info",
         access_log=False,
-        proxy_headers=True,
+        # Forwarded headers are read by the app, from trusted proxies only (client_address).
+        proxy_headers=False,
     )

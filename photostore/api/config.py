@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from photostore.events import DEFAULT_TOPIC
 
@@ -28,14 +31,38 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
 
     api_port: int = Field(default=8080, ge=1, le=65535)
+    # /metrics is served on this port only, never on api_port; 0 serves no metrics.
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - a container's port
     service_name: str = "api"
+    # Peers (CIDRs, comma-separated) whose X-Forwarded-For is believed: the client is then
+    # the right-most address in it that is not one of them. Empty: the peer is the client.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+    # Per user (all of their sessions and API keys together).
     rate_limit_requests: int = Field(default=20, ge=1)
     rate_limit_window_seconds: int = Field(default=10, ge=1)
+    api_keys_max_per_user: int = Field(default=20, ge=1)
+    # Failed logins per account, and login attempts per client address, in one window.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_attempts_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    registrations_per_address: int = Field(default=5, ge=1)
+    registration_window_seconds: int = Field(default=3600, ge=1)
+    # Requests with an unknown, expired or revoked bearer token, per client address.
+    bad_tokens_per_address: int = Field(default=10, ge=1)
+    bad_token_window_seconds: int = Field(default=60, ge=1)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    # An image whose header declares more pixels is refused (413) before it reaches S3.
+    max_image_pixels: int = Field(default=100_000_000, ge=1)
     # Files up to this size go to S3 in one PUT, checked by S3 against their SHA-256;
     # larger ones as a multipart upload of `upload_part_bytes` parts (at most 3 in memory).
     upload_single_put_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
     upload_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # User JSON (photo metadata, metadata search filters): larger or deeper is refused (422).
+    metadata_max_bytes: int = Field(default=16 * 1024, ge=2, le=60 * 1024)
+    metadata_max_depth: int = Field(default=20, ge=1, le=100)
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     cache_ttl_seconds: int = Field(default=300, ge=1)
     presign_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
@@ -47,3 +74,10 @@ class Settings(BaseSettings):
     cleanup_poll_seconds: float = Field(default=30.0, gt=0)
     # Run the outbox relay and the object sweeper in this process (off in some tests).
     background_tasks: bool = True
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

@@ -8,15 +8,14 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from photostore.api.accounts import lookup_credential
+from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError
 from photostore.api.ratelimit import RateLimit
-from photostore.api.security import API_KEY_PREFIX, SESSION_PREFIX, credential_hash
+from photostore.api.security import credential_hash
 from photostore.api.services import Services
 from photostore.db.pool import Pool
-
-# A valid credential is remembered this long; revoking one deletes the cached entry.
-AUTH_CACHE_SECONDS = 60
 
 
 # The dependencies are `async def` although they never wait: FastAPI runs a plain `def`
@@ -46,66 +45,50 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _limit(settings: Settings) -> RateLimit:
+def _user_limit(settings: Settings) -> RateLimit:
     return RateLimit(settings.rate_limit_requests, settings.rate_limit_window_seconds)
 
 
-async def _lookup_credential(pool: Pool, token: str, digest: bytes) -> UUID | None:
-    if token.startswith(SESSION_PREFIX):
-        query = (
-            "SELECT user_id FROM sessions WHERE token_hash = %s"
-            " AND revoked_at IS NULL AND expires_at > now()"
-        )
-    elif token.startswith(API_KEY_PREFIX):
-        # Runs at most once per cache period per key, so recording the use is cheap.
-        query = (
-            "UPDATE api_keys SET last_used_at = now()"
-            " WHERE key_hash = %s AND revoked_at IS NULL RETURNING user_id"
-        )
-    else:
-        return None
-    async with pool.connection() as conn:
-        row = await (await conn.execute(query, (digest,))).fetchone()
-    return None if row is None else UUID(str(row["user_id"]))
+def request_address(request: Request, settings: Settings) -> str:
+    """The client's address: the peer, or the forwarded address when the peer is trusted."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.trusted_proxies,
+    )
 
 
 async def get_current_user(request: Request, services: ServicesDep) -> AuthUser:
     """The user behind the bearer credential, after counting the request against its limit.
 
-    One Redis round trip does both the rate-limit count and the credential cache lookup.
+    The limit is the user's, whichever of their credentials the request carries. A cached
+    credential costs one Redis round trip (credentials.py); an unknown one is looked up in
+    PostgreSQL, and unknown tokens are limited per client address, so guessing stays slow.
     """
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required")
+    settings = services.settings
     digest = credential_hash(token)
-    cache_key = services.key("auth", digest.hex())
-    limit = _limit(services.settings)
-    async with services.redis.pipeline(transaction=False) as pipe:
-        limit.queue(pipe, services.key("rl", "cred", digest.hex()))
-        pipe.get(cache_key)
-        count, _, ttl, cached = await pipe.execute()
-    limit.check(int(count), int(ttl))
+    user_limit = _user_limit(settings)
+    cached = await services.credentials.cached(digest, user_limit.window_seconds)
     if cached is not None:
-        return AuthUser(UUID(cached.decode()), digest)
-    user_id = await _lookup_credential(services.pool, token, digest)
-    if user_id is None:
-        # Each made-up token would get a fresh budget: count failures per address too.
-        await limit_by_address(request, services)
+        user_limit.check(cached.count, cached.ttl)
+        return AuthUser(cached.user_id, digest)
+    guesses = RateLimit(settings.bad_tokens_per_address, settings.bad_token_window_seconds)
+    guesses_key = services.key("rl", "badtoken", request_address(request, settings))
+    await guesses.refuse_if_spent(services.redis, guesses_key)
+    async with services.pool.connection() as conn:
+        account = await lookup_credential(conn, token, digest)
+    if account is None:
+        await guesses.hit(services.redis, guesses_key)
         raise _unauthorized("invalid, expired or revoked credential")
-    await services.redis.set(cache_key, str(user_id), ex=AUTH_CACHE_SECONDS)
-    return AuthUser(user_id, digest)
-
-
-async def limit_by_address(request: Request, services: ServicesDep) -> None:
-    """Rate limit for routes without credentials (register, login): per peer address."""
-    address = request.client.host if request.client else "unknown"
-    limit = _limit(services.settings)
-    async with services.redis.pipeline(transaction=False) as pipe:
-        limit.queue(pipe, services.key("rl", "addr", address))
-        count, _, ttl = await pipe.execute()
-    limit.check(int(count), int(ttl))
+    count, ttl = await services.credentials.remember(
+        digest, account.id, account.credential_epoch, user_limit.window_seconds
+    )
+    user_limit.check(count, ttl)
+    return AuthUser(account.id, digest)
 
 
 CurrentUser = Annotated[AuthUser, Depends(get_current_user)]
-AddressLimited = Depends(limit_by_address)

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import psycopg
+import psycopg.errors
 import psycopg_pool
 import redis.exceptions
 from botocore.exceptions import BotoCoreError, ClientError
@@ -124,6 +125,11 @@ async def _invalid_value(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid_value", "a value in the request cannot be stored")
 
 
+async def _account_gone(_: Request, exc: Exception) -> JSONResponse:
+    # A write for a user deleted while the request was in flight.
+    return error_response(401, "unauthorized", "the account no longer exists")
+
+
 async def _internal(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     return error_response(500, "internal_error", "internal error")
@@ -133,6 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(psycopg.errors.ForeignKeyViolation, _account_gone)
     app.add_exception_handler(psycopg.DataError, _invalid_value)
     app.add_exception_handler(UnicodeEncodeError, _invalid_value)
     app.add_exception_handler(psycopg.OperationalError, _dependency("PostgreSQL"))
@@ -152,6 +159,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Bad request",
         401: "Missing or invalid credentials",
+        403: "The account is disabled",
         404: "Not found (or not yours)",
         422: "Invalid parameters",
         409: "Conflicts with the current state",

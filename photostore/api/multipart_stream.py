@@ -7,8 +7,10 @@ request body into a sequence of events: small form fields whole, files as chunks
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -54,6 +56,39 @@ def multipart_boundary(content_type: str | None) -> bytes:
     return boundary
 
 
+# One `; name=value` parameter of a header, the value a token or a quoted string.
+_PARAMETER = re.compile(rb'\s*;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+_EXTENDED_VALUE = re.compile(rb"^([A-Za-z0-9!#$&+^_`{}~-]*)'[^']*'(.*)$")
+
+
+def extended_filename(disposition: bytes) -> str | None:
+    """The RFC 5987 `filename*=charset'lang'percent-encoded` of a Content-Disposition.
+
+    Browsers and curl send it for names that are not ASCII; the multipart parser drops it
+    (RFC 7578 discourages it). None when absent; "" when its charset or encoding is bad:
+    the part is still a file, shown under the plain `filename` or a default name.
+    """
+    pos = disposition.find(b";")
+    while pos >= 0:
+        match = _PARAMETER.match(disposition, pos)
+        if match is None:
+            return None
+        pos = match.end()
+        name, value = match.group(1).lower(), match.group(2).strip().strip(b'"')
+        if name != b"filename*":
+            continue
+        extended = _EXTENDED_VALUE.match(value)
+        if extended is None:
+            return ""
+        try:
+            return unquote_to_bytes(extended.group(2)).decode(
+                extended.group(1).decode("ascii") or "utf-8"
+            )
+        except (LookupError, UnicodeDecodeError):
+            return ""
+    return None
+
+
 class _Collector:
     """Parser callbacks that turn one `write` into a list of events."""
 
@@ -91,9 +126,10 @@ class _Collector:
         if kind != b"form-data" or b"name" not in options:
             raise ApiError(400, "bad_multipart", "each part needs a form-data name")
         self._field_name = options[b"name"].decode("utf-8", "replace")
-        self._is_file = b"filename" in options
+        extended = extended_filename(self._disposition)
+        self._is_file = b"filename" in options or extended is not None
         if self._is_file:
-            filename = options[b"filename"].decode("utf-8", "replace")
+            filename = extended or options.get(b"filename", b"").decode("utf-8", "replace")
             self.events.append(FileStart(self._field_name, filename))
         self._field.clear()
 

@@ -21,11 +21,15 @@ DETAIL_COLUMNS = (
     " ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon"
 )
 
+# The processor's taken_at comes from EXIF: a year PostgreSQL holds but clients cannot
+# parse (10000, infinity) is shown as unknown, as psycopg reads it (row_values).
+READABLE_TAKEN_AT = "CASE WHEN taken_at BETWEEN '0001-01-02' AND '9999-12-30' THEN taken_at END"
+
 # One list item as JSON, built by PostgreSQL: a page then needs no per-row Python work.
 # The keys are PhotoSummary's (a test checks they stay in step).
 SUMMARY_JSON = (
     "json_build_object('id', id, 'filename', filename, 'content_type', content_type,"
-    " 'size', size, 'tags', tags, 'created_at', created_at, 'taken_at', taken_at,"
+    f" 'size', size, 'tags', tags, 'created_at', created_at, 'taken_at', {READABLE_TAKEN_AT},"
     " 'deleted_at', deleted_at, 'processing_status', processing_status, 'width', width,"
     " 'height', height)::text"
 )

@@ -1,14 +1,16 @@
-"""Fixed-window rate limiting in Redis: N requests per window per client.
+"""Fixed-window rate limiting in Redis: N events per window per key.
 
-A client is a bearer credential when the request carries one, else the peer address.
-The window is counted with INCR and given its expiry by the first request in it, so every
-replica of the API shares one count.
+Keys are a user (every request with a credential), a client address (registration,
+login attempts, unknown tokens) or an account (failed logins). The window is counted
+with INCR and given its expiry by the first event in it, so every replica of the API
+shares one count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from photostore.api.errors import ApiError
@@ -28,11 +30,30 @@ class RateLimit:
     def check(self, count: int, ttl: int) -> None:
         """Raise 429 with Retry-After when this request is over the limit."""
         if count > self.requests:
-            retry_after = ttl if ttl > 0 else self.window_seconds
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"more than {self.requests} requests in {self.window_seconds} s",
-                details={"retry_after_seconds": retry_after},
-                headers={"Retry-After": str(retry_after)},
-            )
+            self._refuse(ttl)
+
+    async def hit(self, redis: aioredis.Redis[bytes], key: str) -> None:
+        """Count one event; 429 when it is over the limit."""
+        async with redis.pipeline(transaction=False) as pipe:
+            self.queue(pipe, key)
+            count, _, ttl = await pipe.execute()
+        self.check(int(count), int(ttl))
+
+    async def refuse_if_spent(self, redis: aioredis.Redis[bytes], key: str) -> None:
+        """429 when the window is already full, without counting this request."""
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.ttl(key)
+            count, ttl = await pipe.execute()
+        if count is not None and int(count) >= self.requests:
+            self._refuse(int(ttl))
+
+    def _refuse(self, ttl: int) -> None:
+        retry_after = ttl if ttl > 0 else self.window_seconds
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {self.requests} requests in {self.window_seconds} s",
+            details={"retry_after_seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -12,6 +12,8 @@ from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from photostore.api.config import Settings
+from photostore.api.credentials import CredentialCache
+from photostore.api.row_values import register_tolerant_timestamps
 from photostore.db.pool import Pool, create_pool
 from photostore.events import producer_config
 from photostore.metrics import HttpMetrics
@@ -30,6 +32,7 @@ class Services:
     producer: Producer
     registry: CollectorRegistry
     http_metrics: HttpMetrics
+    credentials: CredentialCache
     # Set after an upload commits, so the relay publishes at once instead of at its next poll.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -46,6 +49,12 @@ def create_services(
     The pool is returned closed; the caller opens it.
     """
     timeout = settings.dependency_timeout_seconds
+    redis: aioredis.Redis[bytes] = aioredis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+    )
     return Services(
         settings=settings,
         pool=create_pool(
@@ -56,13 +65,9 @@ def create_services(
             application_name="photostore-api",
             # Every multi-statement write in the API uses an explicit transaction.
             autocommit=True,
+            configure=register_tolerant_timestamps,
         ),
-        redis=aioredis.Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=30,
-        ),
+        redis=redis,
         s3=create_s3_client(
             region=settings.s3_region,
             endpoint=settings.s3_endpoint,
@@ -84,4 +89,5 @@ def create_services(
         ),
         registry=registry,
         http_metrics=http_metrics,
+        credentials=CredentialCache(redis, settings.redis_prefix),
     )

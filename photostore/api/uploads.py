@@ -12,7 +12,6 @@ Ordering guarantees that nothing is orphaned:
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 import uuid
@@ -26,8 +25,9 @@ from psycopg.rows import DictRow
 from pydantic import TypeAdapter, ValidationError
 
 from photostore.api import photos_db
+from photostore.api.config import Settings
 from photostore.api.errors import ApiError
-from photostore.api.image_type import SNIFF_BYTES, sniff_image_type
+from photostore.api.image_type import SIZE_SCAN_BYTES, SNIFF_BYTES, image_size, sniff_image_type
 from photostore.api.models import MAX_TAGS, Tag, normalize_tags
 from photostore.api.multipart_stream import (
     FileChunk,
@@ -39,6 +39,7 @@ from photostore.api.multipart_stream import (
 )
 from photostore.api.object_writer import ObjectWriter
 from photostore.api.services import Services
+from photostore.api.user_json import parse_json_object
 from photostore.events import PhotoUploaded
 from photostore.storage import original_key
 
@@ -71,7 +72,7 @@ def safe_filename(raw: str) -> str:
     return name or "upload"
 
 
-def _parse_field(form: _Form, item: FormField) -> None:
+def _parse_field(settings: Settings, form: _Form, item: FormField) -> None:
     if item.name == "tags":
         raw = [t for t in item.value.split(",") if t.strip()]
         try:
@@ -81,17 +82,12 @@ def _parse_field(form: _Form, item: FormField) -> None:
         if len(form.tags) > MAX_TAGS:
             raise ApiError(422, "validation_error", f"at most {MAX_TAGS} tags")
     elif item.name == "metadata":
-        try:
-            value = json.loads(item.value)
-        except ValueError as exc:
-            raise ApiError(422, "validation_error", "metadata must be a JSON object") from exc
-        if not isinstance(value, dict) or "\\u0000" in item.value:
-            raise ApiError(422, "validation_error", "metadata must be a JSON object without NUL")
-        try:
-            json.dumps(value, ensure_ascii=False).encode()
-        except UnicodeEncodeError as exc:  # lone surrogates: PostgreSQL cannot store them
-            raise ApiError(422, "validation_error", "metadata is not valid Unicode") from exc
-        form.metadata = value
+        form.metadata = parse_json_object(
+            item.value,
+            what="metadata",
+            max_depth=settings.metadata_max_depth,
+            max_bytes=settings.metadata_max_bytes,
+        )
 
 
 async def _stream_file(
@@ -103,11 +99,12 @@ async def _stream_file(
     size = 0
     head = bytearray()
     content_type = ""
+    next_look = SNIFF_BYTES
     in_file = done_file = False
     try:
         async for event in read_multipart(boundary, request.stream()):
             if isinstance(event, FormField):
-                _parse_field(form, event)
+                _parse_field(settings, form, event)
             elif isinstance(event, FileStart):
                 if event.name != "file" or done_file or in_file:
                     raise ApiError(400, "bad_multipart", "send exactly one file, in field 'file'")
@@ -123,10 +120,18 @@ async def _stream_file(
                     await form.writer.write(event.data)
                     continue
                 head += event.data
-                if len(head) >= SNIFF_BYTES:
-                    content_type = _sniff(head)
-                    form.writer = _writer(services, key, content_type)
-                    await form.writer.write(bytes(head))
+                if len(head) < next_look:
+                    continue
+                # Looked at again each time the head doubles: a body sent in tiny chunks
+                # costs no more than one sent whole.
+                next_look = 2 * len(head)
+                content_type = content_type or _sniff(head)
+                dimensions = image_size(content_type, bytes(head))
+                if dimensions is None and len(head) < SIZE_SCAN_BYTES:
+                    continue
+                _check_pixels(settings, dimensions)
+                form.writer = _writer(services, key, content_type)
+                await form.writer.write(bytes(head))
             elif isinstance(event, FileEnd):
                 in_file, done_file = False, True
         if not done_file:
@@ -135,6 +140,7 @@ async def _stream_file(
             raise ApiError(400, "empty_file", "the file is empty")
         if form.writer is None:
             content_type = _sniff(head)
+            _check_pixels(settings, image_size(content_type, bytes(head)))
             form.writer = _writer(services, key, content_type)
             await form.writer.write(bytes(head))
         await form.writer.close()
@@ -155,6 +161,21 @@ def _writer(services: Services, key: str, content_type: str) -> ObjectWriter:
         part_size=settings.upload_part_bytes,
         single_put_size=settings.upload_single_put_bytes,
     )
+
+
+def _check_pixels(settings: Settings, dimensions: tuple[int, int] | None) -> None:
+    """413 for an image whose header declares more pixels than allowed."""
+    if dimensions is None:
+        return
+    width, height = dimensions
+    if width * height > settings.max_image_pixels:
+        raise ApiError(
+            413,
+            "too_many_pixels",
+            f"the image is {width}x{height} pixels, over the limit of"
+            f" {settings.max_image_pixels} pixels",
+            details={"width": width, "height": height, "max_pixels": settings.max_image_pixels},
+        )
 
 
 def _sniff(head: bytearray) -> str:

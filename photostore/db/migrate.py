@@ -9,7 +9,8 @@ then finds nothing left to do.
 Schema contract (other components code against these names; change them only by a new
 migration, and tell the processor and the operator):
 
-- ``users(id uuid, email text unique on lower(email), password_hash text, created_at)``
+- ``users(id uuid, email text unique on lower(email), password_hash text, created_at,
+  disabled_at, credential_epoch bigint)`` -- raised whenever a credential of the user ends
 - ``sessions(token_hash bytea, user_id, expires_at, revoked_at)`` -- login bearer tokens
 - ``api_keys(id, user_id, name, key_hash bytea, prefix, created_at, last_used_at, revoked_at)``
 - ``photos``: written by the API at upload -- ``id uuid, user_id, filename, s3_key

@@ -7,6 +7,8 @@ Credentials may live in the URL or in PGUSER/PGPASSWORD, which libpq reads itsel
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -23,6 +25,7 @@ def create_pool(
     name: str = "photostore",
     application_name: str = "photostore",
     autocommit: bool = False,
+    configure: Callable[[AsyncConnection[DictRow]], Awaitable[None]] | None = None,
 ) -> Pool:
     """A closed pool of dict-row connections; `await pool.open()` before use.
 
@@ -30,7 +33,8 @@ def create_pool(
     COMMIT); work that must be atomic then opens `conn.transaction()` explicitly.
 
     `timeout` bounds how long a request waits for a connection, so a dead database
-    turns into a quick error instead of a hung request.
+    turns into a quick error instead of a hung request. `configure` runs on each new
+    connection (e.g. to register type loaders).
     """
     return AsyncConnectionPool(
         conninfo=database_url,
@@ -39,6 +43,7 @@ def create_pool(
         timeout=timeout,
         name=name,
         open=False,
+        configure=configure,
         connection_class=AsyncConnection[DictRow],
         kwargs={
             "autocommit": autocommit,

@@ -1,13 +1,21 @@
-"""Liveness, readiness (every dependency reachable) and Prometheus metrics."""
+"""Liveness and readiness. Metrics are served on their own port (metrics_server.py).
+
+Readiness gates on PostgreSQL and Redis only: every request needs them (accounts and
+photos live in PostgreSQL; each request's credential and rate limit are checked in
+Redis), so a pod that cannot reach them can serve nothing. Kafka and S3 are checked and
+reported, but do not take the pod out of the Service: uploads go on while Kafka is down
+(the outbox holds their events), and without S3 only uploads and purges fail (503) while
+listing, search and download links still work. All pods share these dependencies, so
+failing readiness for them would turn a partial outage into a total one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from photostore.api.deps import ServicesDep
 from photostore.api.models import HealthStatus
@@ -48,6 +56,8 @@ CHECKS: dict[str, Callable[[Services], Awaitable[None]]] = {
     "kafka": _check_kafka,
     "s3": _check_s3,
 }
+# The dependencies without which the pod cannot serve; the others are only reported.
+REQUIRED = {"postgres", "redis"}
 
 
 async def _run_check(name: str, services: Services) -> str:
@@ -62,14 +72,13 @@ async def _run_check(name: str, services: Services) -> str:
 
 @router.get("/ready", responses={503: {"model": HealthStatus, "description": "Not ready"}})
 async def ready(services: ServicesDep) -> JSONResponse:
-    """Ready when PostgreSQL, Redis, Kafka and S3 all answer."""
+    """Ready (200) when PostgreSQL and Redis answer; Kafka and S3 are reported only.
+
+    `status` is "degraded" when a reported-only dependency is down.
+    """
     results = await asyncio.gather(*(_run_check(name, services) for name in CHECKS))
     checks = dict(zip(CHECKS, results, strict=True))
-    ok = all(result == "ok" for result in checks.values())
-    body = HealthStatus(status="ok" if ok else "unavailable", checks=checks)
+    ok = all(checks[name] == "ok" for name in REQUIRED)
+    state = "unavailable" if not ok else "ok" if all(r == "ok" for r in results) else "degraded"
+    body = HealthStatus(status=state, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
-
-
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,6 +19,8 @@ from photostore.api.models import (
     Tag,
 )
 from photostore.api.photos_db import SUMMARY_COLUMNS
+from photostore.api.row_values import valid_rows
+from photostore.api.user_json import parse_json_object
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 
@@ -27,16 +28,6 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _metadata_filter(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise bad_request("metadata must be a JSON object", "bad_metadata") from exc
-    if not isinstance(value, dict):
-        raise bad_request("metadata must be a JSON object", "bad_metadata")
-    return value
 
 
 @router.get("/search/photos")
@@ -86,7 +77,16 @@ async def search_photos(
         params.append(list(dict.fromkeys(tag)))
     if metadata is not None:
         where.append("metadata @> %s")
-        params.append(Jsonb(_metadata_filter(metadata)))
+        settings = services.settings
+        value = parse_json_object(
+            metadata,
+            what="metadata",
+            max_depth=settings.metadata_max_depth,
+            max_bytes=settings.metadata_max_bytes,
+            status=400,
+            code="bad_metadata",
+        )
+        params.append(Jsonb(value))
     query = (
         f"SELECT {', '.join(select)} FROM photos WHERE {' AND '.join(where)}"  # noqa: S608
         f" ORDER BY {order} LIMIT %s"
@@ -94,7 +94,7 @@ async def search_photos(
     async with services.pool.connection() as conn:
         cur = await conn.execute(query.encode(), [*select_params, *params, limit])
         rows = await cur.fetchall()
-    return SearchResults(items=[SearchHit.model_validate(row) for row in rows])
+    return SearchResults(items=valid_rows(SearchHit, rows))
 
 
 @router.get("/photos/{photo_id}/similar", responses={409: ERROR_RESPONSES[409]})
@@ -125,4 +125,4 @@ async def similar_photos(
             (target["phash"], user.id, photo_id, max_distance, limit),
         )
         rows = await cur.fetchall()
-    return SimilarResults(items=[SimilarPhoto.model_validate(row) for row in rows])
+    return SimilarResults(items=valid_rows(SimilarPhoto, rows))

@@ -62,7 +62,7 @@ def topic(env: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture
 def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) -> Settings:
-    """Settings for one test: its own Redis prefix, a high rate limit, no background tasks."""
+    """Settings for one test: its own Redis prefix, high rate limits, no background tasks."""
     return api_settings(
         env,
         database_url=database_url,
@@ -70,6 +70,9 @@ def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) ->
         topic=topic,
         redis_prefix=f"photostore-test:{RUN_ID}:{uuid.uuid4().hex[:8]}:",
         rate_limit_requests=10_000,
+        registrations_per_address=10_000,
+        login_attempts_per_address=10_000,
+        bad_tokens_per_address=10_000,
         max_upload_bytes=2 * 1024 * 1024,
         background_tasks=False,
     )

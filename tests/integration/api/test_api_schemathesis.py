@@ -37,9 +37,13 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def token(database_url: str) -> str:
-    """A session for a fresh user, written straight to the database."""
+    """A session for a fresh user, written straight to the database.
+
+    One per operation: logging out or deleting the account must not leave the operations
+    after it to run unauthenticated.
+    """
     token = new_session_token()
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
@@ -64,6 +68,10 @@ def api_schema(env: dict[str, str], database_url: str, bucket: str, topic: str) 
             topic=topic,
             redis_prefix=f"photostore-fuzz:{uuid.uuid4().hex[:8]}:",
             rate_limit_requests=1_000_000,
+            registrations_per_address=1_000_000,
+            login_attempts_per_address=1_000_000,
+            login_failures_per_account=1_000_000,
+            bad_tokens_per_address=1_000_000,
             max_upload_bytes=1024 * 1024,
             background_tasks=False,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,21 +10,18 @@ from urllib.parse import urlsplit
 
 import httpx
 from psycopg.conninfo import conninfo_to_dict
+from service_fixtures import free_port
 
 from photostore.api.config import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> None:
-    port = _free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "PHOTOSTORE_API_PORT": str(port),
+        "PHOTOSTORE_METRICS_PORT": str(metrics_port),
+        "PHOTOSTORE_LOGIN_ATTEMPTS_PER_ADDRESS": "2",
         "PHOTOSTORE_DATABASE_URL": settings.database_url.get_secret_value(),
         "PHOTOSTORE_REDIS_URL": settings.redis_url.get_secret_value(),
         "PHOTOSTORE_REDIS_PREFIX": settings.redis_prefix,
@@ -60,6 +56,21 @@ def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> 
         assert health.status_code == 200
         assert httpx.get(f"{base}/ready", timeout=10).json()["status"] == "ok"
         assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"]
+        assert httpx.get(f"{base}/metrics", timeout=5).status_code == 404
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert 'route="/ready"' in metrics.text
+        # uvicorn's own proxy-header handling is off: a forwarded address is not believed
+        # (seen through the limit of logins per client address, 2 here).
+        logins = [
+            httpx.post(
+                f"{base}/v1/auth/login",
+                json={"email": "nobody@example.com", "password": "password1"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                timeout=10,
+            ).status_code
+            for i in range(3)
+        ]
+        assert logins == [401, 401, 429]
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from ipaddress import ip_network
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError, install_error_handlers
 from photostore.api.http_metrics import HttpMetricsMiddleware
@@ -226,3 +228,36 @@ async def test_discard_aborts_an_unfinished_multipart_upload() -> None:
     await asyncio.sleep(0)
     assert s3.calls[-1][0] == "abort_multipart_upload"
     assert writer.clean
+
+
+PROXIES = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "proxies", "expected"),
+    [
+        ("203.0.113.9", ["198.51.100.1"], [], "203.0.113.9"),  # nothing trusted
+        ("203.0.113.9", ["198.51.100.1"], PROXIES, "203.0.113.9"),  # peer not a proxy
+        ("10.0.0.2", ["198.51.100.1"], PROXIES, "198.51.100.1"),
+        ("10.0.0.2", ["6.6.6.6, 198.51.100.1"], PROXIES, "198.51.100.1"),  # spoofed left
+        ("10.0.0.2", ["6.6.6.6", "198.51.100.1, 10.9.9.9"], PROXIES, "198.51.100.1"),
+        ("fd00::1", ["2001:db8::7"], PROXIES, "2001:db8::7"),
+        ("10.0.0.2", ["10.0.0.3, 10.0.0.4"], PROXIES, "10.0.0.3"),  # all ours
+        ("10.0.0.2", [], PROXIES, "10.0.0.2"),
+        ("10.0.0.2", ["garbage, 198.51.100.1"], PROXIES, "198.51.100.1"),
+        (None, ["198.51.100.1"], PROXIES, "unknown"),
+    ],
+)
+def test_client_address_believes_only_trusted_proxies(
+    peer: str | None, forwarded: list[str], proxies: list[Any], expected: str
+) -> None:
+    assert client_address(peer, forwarded, proxies) == expected
+
+
+def test_trusted_proxies_are_comma_separated_cidrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().trusted_proxies == []
+    monkeypatch.setenv("PHOTOSTORE_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")
+    assert Settings().trusted_proxies == PROXIES
+    monkeypatch.setenv("PHOTOSTORE_TRUSTED_PROXIES", "not-a-network")
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings()
