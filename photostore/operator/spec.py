@@ -233,6 +233,23 @@ class ApiSpec(Workload):
         default_factory=IngressPeers,
         description="Who may reach the API pods (their NetworkPolicy).",
     )
+    trusted_proxies: list[
+        Annotated[
+            str,
+            Field(
+                max_length=64,
+                json_schema_extra=rules(
+                    rule("isCIDR(self)", "must be a CIDR such as 10.0.0.0/8 or fd00::/8")
+                ),
+            ),
+        ]
+    ] = Field(
+        default_factory=list,
+        max_length=64,
+        description="CIDRs of the ingress controllers or load balancers in front of the API:"
+        " only from these is X-Forwarded-For believed, so that rate limits count real"
+        " clients. Empty: every client is its TCP peer.",
+    )
 
 
 class Gpu(Model):

@@ -38,7 +38,7 @@ def build_children(
     if s.backup.enabled:
         children.append(jobs.build_backup_cronjob(ps))
     if s.monitoring.enabled:
-        children.append(monitoring.build_processor_metrics_service(ps))
+        children += monitoring.build_metrics_services(ps)
         if service_monitors:
             children.append(monitoring.build_service_monitor(ps))
     return children
@@ -52,7 +52,9 @@ def optional_children(ps: PhotoStorage) -> list[tuple[str, str, str]]:
         ("autoscaling/v2", "HorizontalPodAutoscaler", api.api_name(ps)),
         ("batch/v1", "CronJob", child_name(ps, jobs.BACKUP_COMPONENT)),
         ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "processor-metrics")),
-        ("v1", "Service", monitoring.processor_metrics_name(ps)),
+        ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "api-metrics")),
+        ("v1", "Service", monitoring.metrics_service_name(ps, processor.COMPONENT)),
+        ("v1", "Service", monitoring.metrics_service_name(ps, api.COMPONENT)),
         (monitoring.SERVICE_MONITOR_API, "ServiceMonitor", ps.name),
     ]
 

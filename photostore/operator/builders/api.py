@@ -41,7 +41,10 @@ def _container(ps: PhotoStorage) -> Obj:
         "image": image(ps, ps.spec.images.api),
         "imagePullPolicy": ps.spec.images.pull_policy,
         "command": ["python", "-m", "photostore", "api"],
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": config.METRICS_PORT, "protocol": "TCP"},
+        ],
         "envFrom": config.env_from(ps),
         "env": config.secret_env(ps),
         "resources": resources(
@@ -60,7 +63,7 @@ def pod_template(ps: PhotoStorage, component: str, container: Obj) -> Obj:
     annotations = {CONFIG_HASH_ANNOTATION: digest(config.settings(ps))}
     if ps.spec.monitoring.enabled:
         annotations["prometheus.io/scrape"] = "true"
-        annotations["prometheus.io/port"] = str(container["ports"][0]["containerPort"])
+        annotations["prometheus.io/port"] = str(config.METRICS_PORT)
     return {
         "metadata": {"labels": labels(ps, component), "annotations": annotations},
         "spec": {

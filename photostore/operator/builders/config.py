@@ -28,6 +28,9 @@ def redis_url(ps: PhotoStorage, password: str | None = None) -> str:
     return f"{scheme}://{auth}{redis.host}:{redis.port}/{redis.database}"
 
 
+METRICS_PORT = 9090  # the API's and the processor's /metrics, never on the API's own port
+
+
 def settings(ps: PhotoStorage) -> dict[str, str]:
     """Every non-secret setting, as the environment the workloads read."""
     s = ps.spec
@@ -41,6 +44,8 @@ def settings(ps: PhotoStorage) -> dict[str, str]:
         "PHOTOSTORE_S3_REGION": s.storage.region,
         "PHOTOSTORE_RATE_LIMIT_REQUESTS": str(s.api.rate_limit.requests),
         "PHOTOSTORE_RATE_LIMIT_WINDOW_SECONDS": str(s.api.rate_limit.window_seconds),
+        "PHOTOSTORE_TRUSTED_PROXIES": ",".join(s.api.trusted_proxies),
+        "PHOTOSTORE_METRICS_PORT": str(METRICS_PORT),
     }
     if s.storage.endpoint:
         data["PHOTOSTORE_S3_ENDPOINT"] = s.storage.endpoint

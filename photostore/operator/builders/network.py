@@ -1,10 +1,11 @@
 """NetworkPolicies after the guide's security groups: the API takes 8080 from the ingress
-namespace or label only, metrics ports open to Prometheus only when monitoring is on, and
-every other inbound connection to the instance's pods is denied."""
+namespace or label only, the metrics port (9090, API and processors) opens to Prometheus's
+namespace only when monitoring is on, and every other inbound connection to the instance's
+pods is denied."""
 
 from __future__ import annotations
 
-from photostore.operator.builders import api, processor
+from photostore.operator.builders import api, config, processor
 from photostore.operator.builders.common import (
     APP,
     INSTANCE_LABEL,
@@ -49,19 +50,18 @@ def build_api_ingress_policy(ps: PhotoStorage) -> Obj:
     sources = [_namespace_peer(peers.namespace)]
     if peers.pod_labels:
         sources.append({"namespaceSelector": {}, "podSelector": {"matchLabels": peers.pod_labels}})
-    if ps.spec.monitoring.enabled:
-        sources.append(_namespace_peer(ps.spec.monitoring.namespace))
     rule = {"from": sources, "ports": _port(api.PORT)}
     return _policy(ps, "api-ingress", selector_labels(ps, api.COMPONENT), [rule])
 
 
-def build_processor_metrics_policy(ps: PhotoStorage) -> Obj:
-    rule = {"from": [_namespace_peer(ps.spec.monitoring.namespace)], "ports": _port(processor.PORT)}
-    return _policy(ps, "processor-metrics", selector_labels(ps, processor.COMPONENT), [rule])
+def build_metrics_policy(ps: PhotoStorage, component: str) -> Obj:
+    peer = _namespace_peer(ps.spec.monitoring.namespace)
+    rule = {"from": [peer], "ports": _port(config.METRICS_PORT)}
+    return _policy(ps, f"{component}-metrics", selector_labels(ps, component), [rule])
 
 
 def build_network_policies(ps: PhotoStorage) -> list[Obj]:
     policies = [build_default_deny(ps), build_api_ingress_policy(ps)]
     if ps.spec.monitoring.enabled:
-        policies.append(build_processor_metrics_policy(ps))
+        policies += [build_metrics_policy(ps, c) for c in (api.COMPONENT, processor.COMPONENT)]
     return policies

@@ -16,7 +16,6 @@ from photostore.operator.builders.common import (
 from photostore.operator.spec import PhotoStorage
 
 COMPONENT = "processor"
-PORT = 9090
 GPU_RESOURCE = "nvidia.com/gpu"
 ACCELERATOR_LABEL = "accelerator"
 
@@ -43,7 +42,7 @@ def _container(ps: PhotoStorage) -> Obj:
         "image": image(ps, ps.spec.images.processor),
         "imagePullPolicy": ps.spec.images.pull_policy,
         "command": ["python", "-m", "photostore", "processor"],
-        "ports": [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [{"name": "metrics", "containerPort": config.METRICS_PORT, "protocol": "TCP"}],
         "envFrom": config.env_from(ps),
         "env": [
             {"name": "PHOTOSTORE_PROCESSOR_DEVICE", "value": "gpu" if proc.gpu.enabled else "cpu"},

@@ -50,11 +50,13 @@ def test_monitoring_adds_a_service_monitor_and_removes_it_when_off(
         "the ServiceMonitor", lambda: cluster.get("servicemonitor", NAME, namespace), timeout=90
     )
     ports = [e["port"] for e in monitor["spec"]["endpoints"]]
-    assert ports == ["http", "metrics"]
-    service = cluster.get("service", "photos-processor-metrics", namespace)
-    assert service is not None and service["spec"]["clusterIP"] == "None"
-    policy = cluster.get("networkpolicy", "photos-processor-metrics", namespace)
-    assert policy is not None
+    assert ports == ["metrics"]
+    for component in ("api", "processor"):
+        service = cluster.get("service", f"photos-{component}-metrics", namespace)
+        assert service is not None and service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["ports"][0]["port"] == 9090
+        policy = cluster.get("networkpolicy", f"photos-{component}-metrics", namespace)
+        assert policy is not None
 
     cluster.apply(photostorage(NAME, small_spec(monitoring={"enabled": False})), namespace)
     wait_for(
@@ -63,3 +65,4 @@ def test_monitoring_adds_a_service_monitor_and_removes_it_when_off(
         timeout=30,
     )
     assert cluster.get("service", "photos-processor-metrics", namespace) is None
+    assert cluster.get("service", "photos-api-metrics", namespace) is None

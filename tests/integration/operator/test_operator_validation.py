@@ -472,6 +472,12 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("database-host-url", {"database": {"host": "postgresql://db"}}, "spec.database.host", HOST),
     ("redis-host-space", {"redis": {"host": "redis cache"}}, "spec.redis.host", HOST),
+    (
+        "trusted-proxy-not-a-cidr",
+        {"api": {"trustedProxies": ["10.0.0.1"]}},
+        "spec.api.trustedProxies[0]",
+        "must be a CIDR",
+    ),
     ("redis-host-dash", {"redis": {"host": "-redis"}}, "spec.redis.host", HOST),
     (
         "database-sslmode",
@@ -537,6 +543,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
 
 # Edge cases the consuming systems accept, so the apiserver must admit them too.
 VALID: list[tuple[str, dict[str, Any]]] = [
+    ("trusted-proxies-v4-and-v6", {"api": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}),
     ("cron-business-hours", {"backup": {"schedule": "*/15 9-17 * * MON-FRI"}}),
     ("cron-names-any-case", {"backup": {"schedule": "0 0 1 jan sun"}}),
     ("cron-lists-ranges-steps", {"backup": {"schedule": "5,35 */2 1-15/3 1,6,12 0-6"}}),

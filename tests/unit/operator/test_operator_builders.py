@@ -73,8 +73,16 @@ def test_configmap_holds_every_non_secret_setting(ps: PhotoStorage) -> None:
             "PHOTOSTORE_S3_REGION": "us-east-1",
             "PHOTOSTORE_RATE_LIMIT_REQUESTS": "20",
             "PHOTOSTORE_RATE_LIMIT_WINDOW_SECONDS": "10",
+            "PHOTOSTORE_TRUSTED_PROXIES": "",
+            "PHOTOSTORE_METRICS_PORT": "9090",
         },
     }
+
+
+def test_trusted_proxies_reach_the_api_as_one_variable(make_ps: MakePs) -> None:
+    ps = make_ps(api={"trustedProxies": ["10.0.0.0/8", "fd00::/8"]})
+    data = config.build_configmap(ps)["data"]
+    assert data["PHOTOSTORE_TRUSTED_PROXIES"] == "10.0.0.0/8,fd00::/8"
 
 
 def test_secrets_are_referenced_never_inlined(make_ps: MakePs) -> None:
@@ -118,7 +126,10 @@ def test_api_container(ps: PhotoStorage) -> None:
     container = api.build_api_deployment(ps)["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/photostore/photostore:0.1.0"
     assert container["command"] == ["python", "-m", "photostore", "api"]
-    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
     assert container["envFrom"] == [{"configMapRef": {"name": "photos-config"}}]
     assert container["resources"] == {
         "requests": {"cpu": "500m", "memory": "512Mi"},
@@ -308,8 +319,19 @@ def test_network_policies_deny_all_but_ingress_to_8080(ps: PhotoStorage) -> None
 def test_monitoring_opens_metrics_ports_to_prometheus(make_ps: MakePs) -> None:
     policies = network.build_network_policies(make_ps(monitoring={"enabled": True}))
     names = [p["metadata"]["name"] for p in policies]
-    assert names == ["photos-default-deny", "photos-api-ingress", "photos-processor-metrics"]
-    assert policies[2]["spec"]["ingress"] == [
+    assert names == [
+        "photos-default-deny",
+        "photos-api-ingress",
+        "photos-api-metrics",
+        "photos-processor-metrics",
+    ]
+    api_ingress = policies[1]["spec"]["ingress"]
+    assert all(rule["ports"] == [{"protocol": "TCP", "port": 8080}] for rule in api_ingress)
+    assert {"kubernetes.io/metadata.name": "monitoring"} not in [
+        peer.get("namespaceSelector", {}).get("matchLabels") for peer in api_ingress[0]["from"]
+    ], "Prometheus scrapes the metrics port, not the API's"
+    assert policies[2]["spec"]["ingress"] == policies[3]["spec"]["ingress"]
+    assert policies[3]["spec"]["ingress"] == [
         {
             "from": [
                 {
@@ -387,7 +409,9 @@ def test_switched_off_children_are_unwanted(make_ps: MakePs) -> None:
         ("autoscaling/v2", "HorizontalPodAutoscaler", "photos-api"),
         ("batch/v1", "CronJob", "photos-backup"),
         ("networking.k8s.io/v1", "NetworkPolicy", "photos-processor-metrics"),
+        ("networking.k8s.io/v1", "NetworkPolicy", "photos-api-metrics"),
         ("v1", "Service", "photos-processor-metrics"),
+        ("v1", "Service", "photos-api-metrics"),
         ("monitoring.coreos.com/v1", "ServiceMonitor", "photos"),
     ]
     full = make_ps(monitoring={"enabled": True})
@@ -407,17 +431,17 @@ def test_service_monitor_scrapes_both_metrics_ports(ps: PhotoStorage) -> None:
             }
         },
         "namespaceSelector": {"matchNames": ["team"]},
-        "endpoints": [
-            {"port": "http", "path": "/metrics", "interval": "30s"},
-            {"port": "metrics", "path": "/metrics", "interval": "30s"},
-        ],
+        "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
     }
-    service = monitoring.build_processor_metrics_service(ps)
-    assert service["spec"] == {
-        "clusterIP": "None",
-        "selector": selector("processor"),
-        "ports": [{"name": "metrics", "port": 9090, "targetPort": "metrics"}],
-    }
+    for service, component in zip(
+        monitoring.build_metrics_services(ps), ("api", "processor"), strict=True
+    ):
+        assert service["metadata"]["name"] == f"photos-{component}-metrics"
+        assert service["spec"] == {
+            "clusterIP": "None",
+            "selector": selector(component),
+            "ports": [{"name": "metrics", "port": 9090, "targetPort": "metrics"}],
+        }
 
 
 def test_processor_is_restarted_when_stuck_and_unrouted_while_it_cannot_store(
