@@ -17,6 +17,8 @@ APPLY = frozenset({"create", "patch"})
 # ResourceQuota would run beyond it.
 GUARD_RAILS_AND_CONFIG = 0
 WORKLOADS = 1
+# Pods that need the schema wait for the migration Job of their template (`migration`).
+AFTER_MIGRATION = 2
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ CHILDREN: tuple[Kind, ...] = (
     ),
     _child("v1", "ConfigMap", "configmaps", wave=GUARD_RAILS_AND_CONFIG),
     _child("batch/v1", "Job", "jobs", "list", "delete", wave=WORKLOADS),
-    _child("apps/v1", "Deployment", "deployments", "get", wave=WORKLOADS),
+    _child("apps/v1", "Deployment", "deployments", "get", wave=AFTER_MIGRATION),
     _child("v1", "Service", "services", "get", "delete", wave=WORKLOADS),
     _child("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", wave=WORKLOADS),
     _child(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from photostore.operator.health import WorkloadHealth
+from photostore.operator.migration import FAILED_REASON as MIGRATION_FAILED
+from photostore.operator.migration import MigrationState
 
 READY = "Ready"
 PROGRESSING = "Progressing"
@@ -34,18 +36,31 @@ def _part(kind: str, health: WorkloadHealth) -> Finding:
     return Finding(kind, False, health.problem_reason or "RollingOut", health.message)
 
 
+def _migrating(migration: MigrationState) -> WorkloadHealth:
+    return WorkloadHealth(message=migration.message)
+
+
 def findings(
-    api: WorkloadHealth, processor: WorkloadHealth, apply_errors: list[str]
+    api: WorkloadHealth,
+    processor: WorkloadHealth,
+    apply_errors: list[str],
+    migration: MigrationState | None = None,
 ) -> list[Finding]:
-    """All conditions from the parts' health and any children that failed to apply."""
+    """All conditions from the parts' health, any children that failed to apply and the
+    schema migration the Deployments wait for."""
     parts = {"api": api, "processor": processor}
     problems: list[tuple[str, str]] = []
     if apply_errors:
         problems.append(("ApplyFailed", "; ".join(apply_errors)))
+    if migration is not None and migration.failed:
+        problems.append((MIGRATION_FAILED, migration.message))
     for part, health in parts.items():
         if health.problem_reason:
             problems.append((health.problem_reason, f"{part}: {health.message}"))
     behind = [part for part, health in parts.items() if not health.complete]
+    if migration is not None and not migration.done and not migration.failed:
+        behind.insert(0, "migration")
+        parts = {"migration": _migrating(migration), **parts}
     if not problems and not behind:
         ready = Finding(READY, True, "AllComponentsReady", "API and processors are available")
         progressing = Finding(PROGRESSING, False, "RolloutComplete", "Nothing left to roll out")

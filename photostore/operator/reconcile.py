@@ -15,11 +15,15 @@ from photostore.operator import conditions, recorder
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name, selector_labels
-from photostore.operator.builders.jobs import BACKUP_COMPONENT, MIGRATION_COMPONENT
+from photostore.operator.builders.jobs import (
+    BACKUP_COMPONENT,
+    MIGRATION_COMPONENT,
+    migration_name,
+)
 from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.builders.quota import quota_name
-from photostore.operator.children import GUARD_RAILS_AND_CONFIG, WORKLOADS, wave_of
+from photostore.operator.children import AFTER_MIGRATION, WORKLOADS, wave_of
 from photostore.operator.drift import differences
 from photostore.operator.finalizers import (
     TOPICS_FINALIZER,
@@ -34,6 +38,7 @@ from photostore.operator.health import (
 )
 from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
 from photostore.operator.lag import LagUnavailableError, read_lag
+from photostore.operator.migration import MigrationState, migration_state
 from photostore.operator.namespace_owner import manager_of, refused
 from photostore.operator.scaling import LagReading, ScaleDecision, decide, stabilise
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
@@ -101,10 +106,18 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     reading = await _processor_lag(op, key, ps)
     decision = _scale(op, key, ps, reading)
     desired = decision.replicas if decision else None
-    if full or op.spec_changed(key, ps.generation) or op.applied[key].processors != desired:
-        live, errors = await _full_pass(op, key, body, ps, desired)
+    last_pass = op.applied.get(key)
+    if (
+        full
+        or last_pass is None
+        or last_pass.generation != ps.generation
+        or last_pass.processors != desired
+        or last_pass.migrating
+    ):
+        live, errors, migration = await _full_pass(op, key, body, ps, desired)
     else:
-        live, errors = await _read_workloads(op, ps), op.applied[key].errors
+        live = await _read_workloads(op, ps)
+        errors, migration = last_pass.errors, last_pass.migration
     api = await _assess(op, ps, live.get(("Deployment", child_name(ps, API))), API)
     if ps.spec.api.autoscaling.enabled:
         api = with_min_replicas(api, ps.spec.api.autoscaling.min_replicas)
@@ -119,6 +132,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
         processor=processor,
         cronjob=live.get(("CronJob", child_name(ps, BACKUP_COMPONENT))),
         errors=errors,
+        migration=migration,
         lag=reading,
         scaling=decision,
         extra=[topic] if topic else [],
@@ -202,16 +216,18 @@ async def _processor_lag(op: Operator, key: Key, ps: PhotoStorage) -> LagReading
 
 async def _full_pass(
     op: Operator, key: Key, body: Obj, ps: PhotoStorage, desired: int | None
-) -> tuple[dict[tuple[str, str], Obj], list[str]]:
+) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
     monitors = ps.spec.monitoring.enabled and await _serves_service_monitors(op)
     wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
     if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
         await _hand_replicas_to_hpa(op, ps)
-    live, errors = await _apply_children(op, key, body, ps, wanted)
+    live, errors, migration = await _apply_children(op, key, body, ps, wanted)
     await _delete_unwanted(op, body, ps, key, wanted)
     fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
-    op.applied[key] = Applied(ps.generation, fingerprints, errors, processors=desired)
-    return live, errors
+    op.applied[key] = Applied(ps.generation, fingerprints, errors, desired, migration)
+    if migration is not None and not migration.done:
+        live.update(await _read_workloads(op, ps))  # the pods that keep running, for status
+    return live, errors, migration
 
 
 async def _read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str], Obj]:
@@ -227,26 +243,31 @@ async def _read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str
 
 async def _apply_children(
     op: Operator, key: Key, body: Obj, ps: PhotoStorage, wanted: list[Obj]
-) -> tuple[dict[tuple[str, str], Obj], list[str]]:
-    """Apply every child, guard rails and config first (the rest only once they are all in
-    place); return live objects and errors. Repairs of what someone changed are reported."""
+) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+    """Apply every child wave by wave: guard rails and config first, then the rest only once
+    they are all in place, and the Deployments only once their schema migration succeeded.
+    Return live objects, errors and the migration's state. Repairs of what someone changed
+    are reported."""
     before = op.applied[key].children if key in op.applied else {}
     drifted = op.drifted.pop(key, {})
     repaired: list[str] = []
-    waves = [
-        [o for o in wanted if wave_of(o["kind"]) == GUARD_RAILS_AND_CONFIG],
-        [o for o in wanted if wave_of(o["kind"]) == WORKLOADS],
-    ]
+    numbers = sorted({wave_of(o["kind"]) for o in wanted})
     live: dict[tuple[str, str], Obj] = {}
     errors: list[str] = []
     created: list[str] = []
-    for number, wave in enumerate(waves):
-        if number == 1:
+    migration: MigrationState | None = None
+    for number in numbers:
+        wave = [o for o in wanted if wave_of(o["kind"]) == number]
+        if number == WORKLOADS:
             if errors:
                 # No workload before its guard rails: GPU pods admitted without the quota
                 # would run beyond it. The failure is reported and the next pass retries.
                 break
             await _quota_counted(op, ps, live.get(("ResourceQuota", quota_name(ps))))
+        if number == AFTER_MIGRATION:
+            migration = await _migration(op, ps, live.get(("Job", migration_name(ps))))
+            if errors or not migration.done:
+                break
         results = await asyncio.gather(*(op.kube.apply(o) for o in wave), return_exceptions=True)
         for obj, result in zip(wave, results, strict=True):
             what = f"{obj['kind']} {obj['metadata']['name']}"
@@ -277,7 +298,16 @@ async def _apply_children(
         await op.events.record(body, recorder.NORMAL, "Created", message)
     for message in repaired:
         await op.events.record(body, recorder.NORMAL, "DriftRepaired", message)
-    return live, errors
+    return live, errors, migration
+
+
+async def _migration(op: Operator, ps: PhotoStorage, job: Obj | None) -> MigrationState:
+    """The migration Job's state; its pods are read only once one has failed."""
+    pods: list[Obj] = []
+    if job is not None and (job.get("status") or {}).get("failed"):
+        name = job["metadata"]["name"]
+        pods = await op.kube.list("v1", "Pod", ps.namespace, f"job-name={name}")
+    return migration_state(job, pods)
 
 
 async def _serves_service_monitors(op: Operator) -> bool:

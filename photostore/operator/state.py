@@ -15,6 +15,7 @@ from photostore.operator.builders.common import digest
 from photostore.operator.conditions import Finding
 from photostore.operator.kube import KubeClient, Obj
 from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.migration import MigrationState
 from photostore.operator.recorder import Recorder
 from photostore.operator.scaling import LagReading, ScaleDecision
 from photostore.operator.spec import GROUP, KIND
@@ -39,6 +40,12 @@ class Applied:
     children: dict[tuple[str, str], str]  # (kind, name) -> fingerprint of the live object
     errors: list[str]
     processors: int | None = None  # replicas chosen from the consumer lag, if scaling by it
+    migration: MigrationState | None = None  # of the Job the Deployments wait for
+
+    @property
+    def migrating(self) -> bool:
+        """Deployments are held back: the next pass must look at the Job again."""
+        return self.migration is not None and not self.migration.done
 
 
 @dataclass

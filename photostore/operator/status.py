@@ -10,6 +10,7 @@ from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.health import WorkloadHealth
+from photostore.operator.migration import MigrationState
 from photostore.operator.scaling import LagReading, ScaleDecision
 from photostore.operator.spec import PhotoStorage
 
@@ -22,13 +23,15 @@ class Observed:
     processor: WorkloadHealth
     cronjob: Obj | None = None
     errors: list[str] = field(default_factory=list)
+    migration: MigrationState | None = None
     lag: LagReading | None = None
     scaling: ScaleDecision | None = None
     extra: list[conditions.Finding] = field(default_factory=list)  # e.g. KafkaTopicReady
 
     @property
     def ready(self) -> bool:
-        return not self.errors and self.api.complete and self.processor.complete
+        migrated = self.migration is None or self.migration.done
+        return not self.errors and migrated and self.api.complete and self.processor.complete
 
 
 def selector(labels: dict[str, str]) -> str:
@@ -49,7 +52,9 @@ def _workload(ps: PhotoStorage, health: WorkloadHealth, component: str) -> Obj:
 def build_status(
     ps: PhotoStorage, previous_conditions: list[Obj], observed: Observed, now: str
 ) -> Obj:
-    found = conditions.findings(observed.api, observed.processor, observed.errors)
+    found = conditions.findings(
+        observed.api, observed.processor, observed.errors, observed.migration
+    )
     found += observed.extra
     processor = _workload(ps, observed.processor, PROCESSOR)
     if observed.lag is not None:

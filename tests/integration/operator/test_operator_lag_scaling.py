@@ -73,6 +73,16 @@ def wait_scaled(cluster: Cluster, namespace: str, replicas: int, limited_by: str
     return wait_for(f"{replicas} processors limited by {limited_by}", scaled, timeout=60)
 
 
+def wait_deployment(cluster: Cluster, namespace: str, replicas: int) -> None:
+    """The processor Deployment (made once its migration Job is done) holds `replicas`."""
+
+    def holds() -> bool:
+        deployment = cluster.get("deployment", "photos-processor", namespace) or {}
+        return bool(deployment) and deployment["spec"]["replicas"] == replicas
+
+    wait_for(f"the processor Deployment at {replicas}", holds, timeout=30)
+
+
 # lag, partitions, scaling, quota GPUs, expected replicas, the bound named
 BOUNDS = [
     (25, 4, {"minReplicas": 1, "maxReplicas": 4, "targetLagPerReplica": 10}, 40, 3, "Lag"),
@@ -97,8 +107,7 @@ def test_processors_follow_the_lag_within_each_bound(
 
     processor = wait_scaled(cluster, namespace, replicas, bound)
     assert (processor["lag"], processor["partitions"]) == (lag, partitions)
-    deployment = cluster.get("deployment", "photos-processor", namespace)
-    assert deployment is not None and deployment["spec"]["replicas"] == replicas
+    wait_deployment(cluster, namespace, replicas)
 
 
 def test_a_partition_never_committed_counts_from_its_low_watermark(
@@ -134,5 +143,4 @@ def test_scaling_down_waits_for_the_stabilization_window(
     held = wait_scaled(cluster, namespace, 4, "ScaleDownStabilization")
     assert held["lag"] == 0
     wait_scaled(cluster, namespace, 1, "MinReplicas")
-    deployment = cluster.get("deployment", "photos-processor", namespace)
-    assert deployment is not None and deployment["spec"]["replicas"] == 1
+    wait_deployment(cluster, namespace, 1)

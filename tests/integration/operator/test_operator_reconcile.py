@@ -401,8 +401,16 @@ def test_switched_off_children_are_deleted(
     assert any(
         e["reason"] == "Deleted" and "HorizontalPodAutoscaler" in e["message"] for e in events
     )
-    api = cluster.get("deployment", "photos-api", namespace)
-    assert api is not None and api["spec"]["replicas"] == 2
+    wait_for(  # once its migration Job is done, the API Deployment holds the spec's replicas
+        "the API Deployment with 2 replicas",
+        lambda: (
+            (cluster.get("deployment", "photos-api", namespace) or {})
+            .get("spec", {})
+            .get("replicas")
+            == 2
+        ),
+        timeout=30,
+    )
 
 
 def test_stalled_rollout_is_degraded_with_progress_deadline_exceeded(

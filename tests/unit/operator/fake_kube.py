@@ -34,6 +34,8 @@ class FakeKube:
         self.calls: list[tuple[str, str, str]] = []
         self.served = served
         self.refused: set[str] = set()  # kinds whose applies the apiserver refuses
+        # The status a kind's controller gives an applied object at once.
+        self.apply_status: dict[str, Obj] = {"Job": {"succeeded": 1}}
         self._versions = itertools.count(1)
 
     def _record(self, api_version: str, kind: str, verb: str, sub: str = "") -> None:
@@ -63,6 +65,8 @@ class FakeKube:
                 merged[key] = copy.deepcopy(value)
         if obj["kind"] == "ResourceQuota":  # as the quota controller would, at once
             merged["status"] = {"hard": merged["spec"]["hard"]}
+        if obj["kind"] in self.apply_status:
+            merged["status"] = copy.deepcopy(self.apply_status[obj["kind"]])
         self.objects[ref] = self._stamp(merged)
         return ApplyResult(obj=copy.deepcopy(merged), created=created)
 
