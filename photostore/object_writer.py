@@ -1,6 +1,7 @@
 """Write one S3 object from a stream of chunks, holding a bounded amount in memory.
 
-Objects up to `single_put_size` (most photos) go up in one PUT that carries their SHA-256,
+Shared by the API's uploads and the database backups. Objects up to `single_put_size`
+(most photos) go up in one PUT that carries their SHA-256,
 so S3 itself refuses bytes that changed on the way and keeps the checksum with the object.
 Larger ones go up as a multipart upload whose parts are sent (up to `max_in_flight` at once)
 while the next ones are received. Memory per object is at most about
