@@ -14,6 +14,8 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from photostore.backup.config import Settings
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
+# What ends a command with exit status 1 and its message, rather than a traceback.
+FAILURES = (BackupError, psycopg.Error, ClientError, BotoCoreError, OSError)
 
 
 def s3_for(settings: Settings) -> S3Client:
@@ -93,7 +97,7 @@ def backup_main(argv: list[str]) -> None:
     if args.action == "list":
         try:
             list_backups(settings, s3, report)
-        except BackupError as exc:
+        except FAILURES as exc:
             _fail(report, "backup.failed", exc)
         return
     if args.action == "verify":
@@ -101,7 +105,7 @@ def backup_main(argv: list[str]) -> None:
 
         try:
             verification = verify_backup(settings, s3, report, which=args.backup)
-        except BackupError as exc:
+        except FAILURES as exc:
             _fail(report, "verify.failed", exc)
         sys.exit(0 if verification.ok else 1)
     from photostore.backup.dump import run_backup
@@ -110,7 +114,7 @@ def backup_main(argv: list[str]) -> None:
         asyncio.run(
             _cancel_on_sigterm(run_backup(settings, s3, report, retention_days=args.retention_days))
         )
-    except BackupError as exc:
+    except FAILURES as exc:
         _fail(report, "backup.failed", exc)
     except asyncio.CancelledError:
         report("backup.failed", message="stopped by SIGTERM; upload aborted", error="SIGTERM")
@@ -198,6 +202,6 @@ def restore_main(argv: list[str]) -> None:
             in_place=args.in_place,
             confirm=_confirm(args.yes),
         )
-    except BackupError as exc:
+    except FAILURES as exc:
         _fail(report, "restore.failed", exc)
     sys.exit(0 if result.ok else 1)

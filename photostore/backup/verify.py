@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import psycopg
+
 from photostore.backup import database
 from photostore.backup.config import Settings
 from photostore.backup.errors import BackupError
@@ -44,7 +46,7 @@ def verify_backup(
             differences=result.differences,
             restore_seconds=round(result.seconds, 3),
         )
-    except BackupError as exc:
+    except (BackupError, psycopg.Error) as exc:
         verification = Verification(
             backup_id=backup.id,
             checked_at=clock(),
