@@ -37,8 +37,8 @@ from psycopg.conninfo import make_conninfo
 from photostore.backup.cli import s3_for
 from photostore.backup.config import Settings
 from photostore.backup.dump import run_backup
+from photostore.backup.pg_programs import process_connection, program
 from photostore.backup.restore import RESTORE_OPTIONS, restore_backup
-from photostore.backup.tools import process_connection, program
 from photostore.backup.verify import verify_backup
 from photostore.db.migrate import apply_migrations
 from photostore.local_env import read_env_file

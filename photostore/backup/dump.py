@@ -21,10 +21,10 @@ from photostore.backup import database
 from photostore.backup.config import Settings
 from photostore.backup.errors import BackupError
 from photostore.backup.manifest import Manifest, new_backup_id
+from photostore.backup.pg_programs import check_client_fits_server, process_connection, program
 from photostore.backup.report import Clock, Reporter, human_size, utc_now
 from photostore.backup.retention import expired_backups, leftover_keys
 from photostore.backup.store import BackupStore, split_key
-from photostore.backup.tools import check_client_fits_server, process_connection, program
 from photostore.object_writer import ObjectWriter
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from photostore.backup import database
 from photostore.backup.config import Settings
 from photostore.backup.errors import BackupError
 from photostore.backup.manifest import RowCountDifference, compare_counts
+from photostore.backup.pg_programs import process_connection, program
 from photostore.backup.report import Reporter, human_size
 from photostore.backup.store import BackupStore, StoredBackup
-from photostore.backup.tools import process_connection, program
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

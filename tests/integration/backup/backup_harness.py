@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -130,13 +130,14 @@ def url_of(admin_url: str, name: str) -> str:
 class Installation:
     """One database and one backup prefix: what a PhotoStorage's backup Job sees."""
 
-    admin_url: str
+    # URLs and env hold credentials: out of the repr, so a failing assertion never shows them.
+    admin_url: str = field(repr=False)
     name: str
-    url: str
+    url: str = field(repr=False)
     bucket: str
     prefix: str
-    settings: Settings
-    env: dict[str, str]
+    settings: Settings = field(repr=False)
+    env: dict[str, str] = field(repr=False)
 
 
 @dataclass

@@ -37,6 +37,25 @@ def unfinished(s3: Any, inst: Installation) -> list[str]:
     return [upload["Key"] for upload in listing.get("Uploads", [])]
 
 
+def signal_mid_upload(inst: Installation, s3: Any, signum: int) -> int:
+    """Start `photostore backup`, send it `signum` once its upload has begun; its exit status."""
+    env = {"PATH": os.environ["PATH"], **inst.env, "PHOTOSTORE_BACKUP_PART_BYTES": str(5 * MIB)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photostore", "backup"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not unfinished(s3, inst):
+        assert proc.poll() is None, "the backup finished before the signal"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signum)
+    return proc.wait(timeout=60)
+
+
 def backup_at(settings: Settings, events: list[tuple[str, dict[str, Any]]], at: datetime) -> None:
     """One in-process backup whose clock says `at`; its events land in `events`."""
     asyncio.run(
@@ -78,6 +97,14 @@ async def test_pg_dump_killed_half_way_aborts_the_upload_and_writes_no_manifest(
     assert listed(installation) == []
 
 
+def test_sigterm_half_way_aborts_the_upload(installation: Installation, s3: Any) -> None:
+    """What a Job's deadline or a node drain sends: the run cleans up before it exits."""
+    seed_bulk(installation.url, BULK_ROWS)
+    assert signal_mid_upload(installation, s3, signal.SIGTERM) == 143
+    assert keys(s3, installation) == []
+    assert unfinished(s3, installation) == []
+
+
 def test_a_failing_backup_exits_non_zero_and_says_why(installation: Installation) -> None:
     gone = make_conninfo(installation.url, dbname=installation.name + "_gone")
     env = {**installation.env, "PHOTOSTORE_DATABASE_URL": gone}
@@ -102,25 +129,7 @@ def test_leftovers_of_a_dead_backup_are_not_listed_and_go_after_a_day(
 
     # A backup killed (SIGKILL: no chance to clean up) in the middle of its upload.
     seed_bulk(installation.url, BULK_ROWS)
-    env = {
-        "PATH": os.environ["PATH"],
-        **installation.env,
-        "PHOTOSTORE_BACKUP_PART_BYTES": str(5 * MIB),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "photostore", "backup"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not unfinished(s3, installation):
-        assert proc.poll() is None, "the backup finished before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert signal_mid_upload(installation, s3, signal.SIGKILL) == -signal.SIGKILL
     [killed_upload] = unfinished(s3, installation)
 
     assert listed(installation) == [], "neither is a backup"

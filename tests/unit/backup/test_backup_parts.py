@@ -16,11 +16,11 @@ from photostore.backup.database import client_major
 from photostore.backup.dump import stream_dump
 from photostore.backup.errors import BackupError
 from photostore.backup.manifest import Manifest, compare_counts, new_backup_id
+from photostore.backup.pg_programs import process_connection
 from photostore.backup.report import JsonLinesReporter, TerminalReporter
 from photostore.backup.restore import default_target
 from photostore.backup.retention import expired_backups, leftover_keys
 from photostore.backup.store import split_key
-from photostore.backup.tools import process_connection
 from photostore.object_writer import ObjectWriter
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
