@@ -138,13 +138,13 @@ async def run_backup(
     with psycopg.connect(settings.conninfo(), application_name="photostore-backup") as conn:
         version, version_num = database.server_version(conn)
         pg_dump_version = check_client_fits_server(pg_dump, version_num // 10000)
-        schema = database.schema_version(conn)
         conn.commit()
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
         snapshot = str(row[0])
+        schema = database.schema_version(conn)
         created_at = clock()
         backup_id = new_backup_id(created_at)
         key = store.key(backup_id, "dump")
@@ -178,6 +178,7 @@ async def run_backup(
         conn.rollback()
     stored = s3.head_object(Bucket=store.bucket, Key=key)
     if stored["ContentLength"] != dumped.size:
+        store.delete_key(key)
         raise BackupError(
             f"{store.url(key)} holds {stored['ContentLength']} bytes, pg_dump wrote {dumped.size}"
         )
