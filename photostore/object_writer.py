@@ -58,6 +58,15 @@ class ObjectWriter:
         """Hex SHA-256 of every byte written so far."""
         return self._sha256.hexdigest()
 
+    @property
+    def stored_checksum(self) -> str:
+        """The ChecksumSHA256 S3 keeps for the finished object: the SHA-256 of the whole for
+        one PUT; for a multipart upload, the SHA-256 of the parts' digests and "-<parts>"."""
+        if self._upload_id is None:
+            return _b64(self._sha256.digest())
+        digests = b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in self._parts)
+        return f"{_b64(hashlib.sha256(digests).digest())}-{len(self._parts)}"
+
     async def write(self, data: bytes) -> None:
         self.clean = False
         self._sha256.update(data)

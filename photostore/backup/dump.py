@@ -40,6 +40,7 @@ CONTENT_TYPE = "application/vnd.postgresql.custom-dump"
 class DumpResult:
     size: int
     sha256: str
+    stored_checksum: str
     seconds: float
 
 
@@ -120,7 +121,7 @@ async def stream_dump(
         stderr.cancel()
         await writer.discard()
         raise
-    return DumpResult(size, writer.sha256, time.monotonic() - started)
+    return DumpResult(size, writer.sha256, writer.stored_checksum, time.monotonic() - started)
 
 
 async def run_backup(
@@ -176,11 +177,14 @@ async def run_backup(
             raise
         tables = await counting
         conn.rollback()
-    stored = s3.head_object(Bucket=store.bucket, Key=key)
-    if stored["ContentLength"] != dumped.size:
+    # S3 checked every part against its SHA-256; this checks that it assembled those parts.
+    stored = s3.head_object(Bucket=store.bucket, Key=key, ChecksumMode="ENABLED")
+    checksum = stored.get("ChecksumSHA256")
+    if stored["ContentLength"] != dumped.size or checksum not in (None, dumped.stored_checksum):
         store.delete_key(key)
         raise BackupError(
-            f"{store.url(key)} holds {stored['ContentLength']} bytes, pg_dump wrote {dumped.size}"
+            f"{store.url(key)} is not what pg_dump wrote: {stored['ContentLength']} bytes, "
+            f"checksum {checksum}; expected {dumped.size} bytes, {dumped.stored_checksum}"
         )
     manifest = Manifest(
         id=backup_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -163,6 +164,10 @@ class FakeS3:
         return record
 
 
+def _b64_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 def fake_dump(size: int, status: int) -> list[str]:
     """A stand-in for pg_dump: writes `size` bytes, then exits with `status`."""
     code = (
@@ -191,6 +196,8 @@ async def test_a_dump_that_exits_0_completes_with_its_sha256_and_size() -> None:
         fake_dump(1000, 0), {}, writer, 300, lambda e, **f: events.append((e, f))
     )
     assert (result.size, result.sha256) == (1000, hashlib.sha256(b"d" * 1000).hexdigest())
+    part = base64.b64decode(_b64_sha256(b"d" * 100))
+    assert result.stored_checksum == f"{_b64_sha256(part * 10)}-10", "S3's composite checksum"
     assert [name for name, _ in s3.calls][-1] == "complete_multipart_upload"
     assert next(f["bytes"] for e, f in events if e == "backup.progress") >= 300
 
