@@ -69,10 +69,12 @@ crd: venv ## regenerate crds/photostorage.yaml from the pydantic spec
 rbac: venv ## regenerate the operator's ClusterRole from its registry of kinds
 	$(BIN)/python -m photostore rbac > manifests/operator/rbac.yaml
 
-.PHONY: bench-operator bench-api bench-processor
+.PHONY: bench-operator bench-api bench-processor bench-backup
 bench-operator: venv env ## operator: apply to Ready, self-healing, 100 resources
 	$(BIN)/python bench/operator_bench.py
 bench-api: venv env ## API: upload throughput and list latency against direct baselines
 	$(BIN)/python bench/api_bench.py
 bench-processor: venv ## processor: thumbnails and pipeline against pyvips
 	$(BIN)/python bench/processor_bench.py
+bench-backup: venv env ## backup: MB/s vs pg_dump, restore vs pg_restore, verify's cost (500k photos)
+	$(BIN)/python bench/backup_bench.py

@@ -1,7 +1,7 @@
 """Command line entry point: `python -m photostore <command>`.
 
-Each command imports only what it runs, so the API image never loads kopf and the
-operator never loads the image kernels.
+A command is a module's `main(argv)`, or `module:function`. Each command imports only what
+it runs, so the API image never loads kopf and the operator never loads the image kernels.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crd": ("photostore.operator.crd", "print the PhotoStorage CustomResourceDefinition"),
     "rbac": ("photostore.operator.rbac", "print the operator's ClusterRole"),
     "import": ("photostore.importer.cli", "upload a folder of photos, skipping those stored"),
+    "backup": (
+        "photostore.backup.cli:backup_main",
+        "dump the database to S3; `backup list`, `backup verify`",
+    ),
+    "restore": ("photostore.backup.cli:restore_main", "restore a backup and check its row counts"),
 }
 
 
@@ -28,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
     args, rest = parser.parse_known_args(argv)
-    module = importlib.import_module(COMMANDS[args.command][0])
-    module.main(rest)
+    module_name, _, function = COMMANDS[args.command][0].partition(":")
+    module = importlib.import_module(module_name)
+    getattr(module, function or "main")(rest)
 
 
 if __name__ == "__main__":

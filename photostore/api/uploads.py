@@ -37,10 +37,10 @@ from photostore.api.multipart_stream import (
     multipart_boundary,
     read_multipart,
 )
-from photostore.api.object_writer import ObjectWriter
 from photostore.api.services import Services
 from photostore.api.user_json import parse_json_object
 from photostore.events import PhotoUploaded
+from photostore.object_writer import ObjectWriter
 from photostore.storage import original_key
 
 log = logging.getLogger(__name__)

@@ -124,8 +124,9 @@ class Images(Model):
         description="Image of the GPU processor.",
     )
     backup: ImageRef = Field(
-        default_factory=lambda: ImageRef(repository="ghcr.io/photostore/pg-backup", tag="17"),
-        description="Image with pg_dump and the AWS CLI, for the backup CronJob.",
+        default_factory=lambda: ImageRef(repository="ghcr.io/photostore/photostore"),
+        description="Image of the backup CronJob (`photostore backup`): the project image,"
+        " built with the PostgreSQL client of the server's major version (PG_MAJOR).",
     )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         default="IfNotPresent", description="imagePullPolicy of every container."

@@ -1,4 +1,4 @@
-"""The schema migration Job and the pg_dump backup CronJob."""
+"""The schema migration Job and the backup CronJob (`photostore backup`)."""
 
 from __future__ import annotations
 
@@ -17,23 +17,8 @@ from photostore.operator.spec import PhotoStorage
 MIGRATION_COMPONENT = "migration"
 BACKUP_COMPONENT = "backup"
 
-# Dumps go to s3://BUCKET/backups/INSTANCE/<UTC time>.dump; older than the retention go away.
-BACKUP_SCRIPT = """\
-set -euo pipefail
-endpoint=()
-if [[ -n "${PHOTOSTORE_S3_ENDPOINT:-}" ]]; then
-  endpoint=(--endpoint-url "$PHOTOSTORE_S3_ENDPOINT")
-fi
-prefix="s3://${BACKUP_BUCKET}/backups/${BACKUP_INSTANCE}"
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-pg_dump --format=custom --no-owner | aws "${endpoint[@]}" s3 cp - "${prefix}/${stamp}.dump"
-cutoff=$(date -u -d "-${BACKUP_RETENTION_DAYS} days" +%Y%m%dT%H%M%SZ)
-aws "${endpoint[@]}" s3 ls "${prefix}/" | awk '{print $4}' | while read -r name; do
-  if [[ -n "$name" && "${name%.dump}" < "$cutoff" ]]; then
-    aws "${endpoint[@]}" s3 rm "${prefix}/${name}"
-  fi
-done
-"""
+# Credentials the backup needs from the referenced Secrets, and nothing else (no Redis).
+BACKUP_SECRET_ENV = {"PGUSER", "PGPASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
 def _migration_template(ps: PhotoStorage) -> Obj:
@@ -71,21 +56,25 @@ def build_migration_job(ps: PhotoStorage) -> Obj:
     }
 
 
+def backup_prefix(ps: PhotoStorage) -> str:
+    """Each installation's backups under their own prefix, so two can share a bucket."""
+    return f"backups/{ps.name}/"
+
+
 def _backup_env(ps: PhotoStorage) -> list[Obj]:
+    """What `photostore backup` reads (photostore/backup/config.py)."""
     s = ps.spec
     pairs = {
-        "PGHOST": s.database.host,
-        "PGPORT": str(s.database.port),
-        "PGDATABASE": s.database.name,
-        "PGSSLMODE": s.database.ssl_mode,
-        "BACKUP_BUCKET": s.backup.bucket or s.storage.bucket,
-        "BACKUP_INSTANCE": ps.name,
-        "BACKUP_RETENTION_DAYS": str(s.backup.retention_days),
-        "AWS_DEFAULT_REGION": s.storage.region,
+        "PHOTOSTORE_DATABASE_URL": config.database_url(ps),
+        "PHOTOSTORE_BACKUP_BUCKET": s.backup.bucket or s.storage.bucket,
+        "PHOTOSTORE_BACKUP_PREFIX": backup_prefix(ps),
+        "PHOTOSTORE_BACKUP_RETENTION_DAYS": str(s.backup.retention_days),
+        "PHOTOSTORE_S3_REGION": s.storage.region,
     }
     if s.storage.endpoint:
         pairs["PHOTOSTORE_S3_ENDPOINT"] = s.storage.endpoint
-    return [{"name": k, "value": v} for k, v in pairs.items()] + config.secret_env(ps)
+    secrets = [e for e in config.secret_env(ps) if e["name"] in BACKUP_SECRET_ENV]
+    return [{"name": k, "value": v} for k, v in pairs.items()] + secrets
 
 
 def build_backup_cronjob(ps: PhotoStorage) -> Obj:
@@ -94,9 +83,10 @@ def build_backup_cronjob(ps: PhotoStorage) -> Obj:
         "name": "backup",
         "image": image(ps, ps.spec.images.backup),
         "imagePullPolicy": ps.spec.images.pull_policy,
-        "command": ["/bin/bash", "-c", BACKUP_SCRIPT],
+        "command": ["python", "-m", "photostore", "backup"],
         "env": _backup_env(ps),
-        "securityContext": {**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False},
+        # The dump streams from pg_dump to S3: nothing is written to the filesystem.
+        "securityContext": RESTRICTED_CONTAINER,
     }
     return {
         "apiVersion": "batch/v1",

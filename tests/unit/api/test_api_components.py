@@ -21,9 +21,9 @@ from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError, install_error_handlers
 from photostore.api.http_metrics import HttpMetricsMiddleware
-from photostore.api.object_writer import ObjectWriter
 from photostore.api.ratelimit import RateLimit
 from photostore.metrics import create_http_metrics
+from photostore.object_writer import ObjectWriter
 
 
 class Body(BaseModel):

@@ -39,9 +39,20 @@ def final_stage(dockerfile: str) -> list[tuple[str, str]]:
     return instructions[last_from:]
 
 
+def build_args(dockerfile: str) -> dict[str, str]:
+    """The default of every `ARG NAME=default`, for the build the Dockerfile makes by itself."""
+    found = re.findall(r"^ARG\s+(\w+)=(\S+)\s*$", dockerfile, flags=re.MULTILINE)
+    return dict(found)
+
+
 def dockerfile_image(dockerfile: str) -> dict[str, Any]:
     """What the Dockerfile's final image says, in image.json's terms."""
-    stage = final_stage(dockerfile)
+    args = build_args(dockerfile)
+
+    def expand(text: str) -> str:
+        return re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), text)
+
+    stage = [(word, expand(rest)) for word, rest in final_stage(dockerfile)]
     image: dict[str, Any] = {"env": {}, "packages": set(), "exposed_ports": []}
     for word, rest in stage:
         if word == "FROM":
@@ -115,12 +126,13 @@ def test_system_packages_and_python_match_the_dockerfile(
 
 def test_dockerfile_parser_sees_packages_and_continuations() -> None:
     parsed = dockerfile_image(
-        "FROM a AS build\nRUN apt-get install -y gcc\nFROM python:3.11-slim\n"
-        "RUN apt-get update \\\n && apt-get install -y --no-install-recommends libvips42 curl\n"
-        "ENV A=1 B=two\nUSER 10001\n"
+        "ARG V=7\nFROM a AS build\nRUN apt-get install -y gcc\nFROM python:3.11-slim\nARG V\n"
+        "RUN apt-get update \\\n && apt-get install -y --no-install-recommends libvips42 "
+        '"client-${V}"\n'
+        "ENV A=1 B=two C=/x/${V}\nUSER 10001\n"
     )
-    assert parsed["packages"] == {"libvips42", "curl"}
-    assert parsed["env"] == {"A": "1", "B": "two"}
+    assert parsed["packages"] == {"libvips42", "client-7"}
+    assert parsed["env"] == {"A": "1", "B": "two", "C": "/x/7"}
     assert parsed["user"] == "10001"
 
 

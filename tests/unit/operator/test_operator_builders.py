@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from photostore.operator.builders import (
     api,
     build_children,
@@ -367,10 +369,43 @@ def test_backup_cronjob(make_ps: MakePs) -> None:
     assert (cron["spec"]["schedule"], cron["spec"]["suspend"]) == ("@daily", True)
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["python", "-m", "photostore", "backup"]
+    assert container["image"] == "ghcr.io/photostore/photostore:0.1.0"  # the project image
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["BACKUP_BUCKET"] == "photos"  # storage.bucket when backup.bucket is empty
-    assert env["BACKUP_RETENTION_DAYS"] == "7"
-    assert env["PGHOST"] == "db.example"
+    assert env["PHOTOSTORE_BACKUP_BUCKET"] == "photos"  # storage.bucket when backup.bucket is empty
+    assert env["PHOTOSTORE_BACKUP_PREFIX"] == "backups/photos/"
+    assert env["PHOTOSTORE_BACKUP_RETENTION_DAYS"] == "7"
+    assert env["PHOTOSTORE_DATABASE_URL"].startswith("postgresql://db.example:5432/")
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e
+    }
+    assert set(secrets) == {"PGUSER", "PGPASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert secrets["PGPASSWORD"]["key"] == "password"
+
+
+def test_backup_cronjob_env_is_what_the_backup_settings_read(
+    make_ps: MakePs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CronJob's env, fed to the backup's settings class, names the right database and
+    bucket: a renamed variable on either side fails here."""
+    from photostore.backup.config import Settings as BackupSettings
+
+    ps = make_ps(backup={"bucket": "photo-backups", "retentionDays": 9})
+    cron = jobs.build_backup_cronjob(ps)
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    for e in container["env"]:
+        monkeypatch.setenv(e["name"], e.get("value") or f"secret-{e['name']}")
+    settings = BackupSettings()
+    params = settings.database_params()
+    assert (params["host"], params["user"], params["password"]) == (
+        "db.example",
+        "secret-PGUSER",
+        "secret-PGPASSWORD",
+    )
+    assert settings.bucket() == "photo-backups"
+    assert settings.backup_prefix == "backups/photos/"
+    assert settings.backup_retention_days == 9
 
 
 def test_every_child_is_owned_and_labelled(ps: PhotoStorage) -> None:

@@ -1,6 +1,7 @@
 """Write one S3 object from a stream of chunks, holding a bounded amount in memory.
 
-Objects up to `single_put_size` (most photos) go up in one PUT that carries their SHA-256,
+Shared by the API's uploads and the database backups. Objects up to `single_put_size`
+(most photos) go up in one PUT that carries their SHA-256,
 so S3 itself refuses bytes that changed on the way and keeps the checksum with the object.
 Larger ones go up as a multipart upload whose parts are sent (up to `max_in_flight` at once)
 while the next ones are received. Memory per object is at most about
@@ -56,6 +57,15 @@ class ObjectWriter:
     def sha256(self) -> str:
         """Hex SHA-256 of every byte written so far."""
         return self._sha256.hexdigest()
+
+    @property
+    def stored_checksum(self) -> str:
+        """The ChecksumSHA256 S3 keeps for the finished object: the SHA-256 of the whole for
+        one PUT; for a multipart upload, the SHA-256 of the parts' digests and "-<parts>"."""
+        if self._upload_id is None:
+            return _b64(self._sha256.digest())
+        digests = b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in self._parts)
+        return f"{_b64(hashlib.sha256(digests).digest())}-{len(self._parts)}"
 
     async def write(self, data: bytes) -> None:
         self.clean = False
