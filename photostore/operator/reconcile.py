@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 
 from confluent_kafka import KafkaException
 from pydantic import ValidationError
 
 from photostore.events import dead_letter_topic
 from photostore.operator import conditions, recorder
+from photostore.operator.backups import BACKUP_HEALTHY, BACKUP_VERIFIED, BackupReport, assess
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name, selector_labels
 from photostore.operator.builders.jobs import (
     BACKUP_COMPONENT,
+    BACKUP_NOW_ANNOTATION,
     MIGRATION_COMPONENT,
+    VERIFY_COMPONENT,
+    build_backup_now_job,
     migration_name,
 )
 from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
@@ -130,7 +135,9 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     observed = Observed(
         api=api,
         processor=processor,
-        cronjob=live.get(("CronJob", child_name(ps, BACKUP_COMPONENT))),
+        backup=await _backups(
+            op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))
+        ),
         errors=errors,
         migration=migration,
         lag=reading,
@@ -301,6 +308,39 @@ async def _apply_children(
     return live, errors, migration
 
 
+async def _backups(
+    op: Operator, body: Obj, ps: PhotoStorage, cronjob: Obj | None
+) -> BackupReport | None:
+    """status.backup and its conditions; a new value of the backup-now annotation first
+    starts a backup (once: the value is kept in status.backup.lastRequest)."""
+    if not ps.spec.backup.enabled:
+        return None
+    previous = dict((body.get("status") or {}).get("backup") or {})
+    request = (body["metadata"].get("annotations") or {}).get(BACKUP_NOW_ANNOTATION)
+    if request and request != previous.get("lastRequest"):
+        job = build_backup_now_job(ps, request)
+        try:
+            await op.kube.create(job)
+        except ApiError as error:
+            if error.status != 409:  # 409: this request's Job exists already
+                raise
+        message = (
+            f"backup Job {job['metadata']['name']} started for {BACKUP_NOW_ANNOTATION}={request}"
+        )
+        await op.events.record(body, recorder.NORMAL, "BackupRequested", message)
+        previous["lastRequest"] = request
+    backups, verifications = await asyncio.gather(
+        op.kube.list(
+            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, BACKUP_COMPONENT))
+        ),
+        op.kube.list(
+            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, VERIFY_COMPONENT))
+        ),
+    )
+    since = ((cronjob or body)["metadata"]).get("creationTimestamp", "")
+    return assess(ps, cronjob, backups, verifications, previous, datetime.now(UTC), since)
+
+
 async def _migration(op: Operator, ps: PhotoStorage, job: Obj | None) -> MigrationState:
     """The migration Job's state; its pods are read only once one has failed."""
     pods: list[Obj] = []
@@ -415,3 +455,6 @@ async def _write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
             )
         elif condition["type"] == conditions.READY and condition["status"] == "True":
             await op.events.record(body, recorder.NORMAL, "Ready", condition["message"])
+        elif condition["type"] in (BACKUP_HEALTHY, BACKUP_VERIFIED):
+            kind = recorder.NORMAL if condition["status"] == "True" else recorder.WARNING
+            await op.events.record(body, kind, condition["reason"], condition["message"])

@@ -433,6 +433,16 @@ class Storage(Model):
     )
 
 
+class BackupVerification(Model):
+    enabled: bool = Field(default=True, description="Run `photostore backup verify` on a schedule.")
+    schedule: Annotated[str, _checked(*CRON_RULES)] = Field(
+        default="0 4 * * *",
+        min_length=1,
+        max_length=100,
+        description="Cron schedule of the verification CronJob (after the nightly backup).",
+    )
+
+
 class Backup(Model):
     enabled: bool = Field(default=True, description="Manage the pg_dump CronJob.")
     schedule: Annotated[str, _checked(*CRON_RULES)] = Field(
@@ -446,7 +456,25 @@ class Backup(Model):
     bucket: S3Bucket | None = Field(
         default=None, description="Bucket for dumps. Default: storage.bucket."
     )
+    secret_name: SecretName | None = Field(
+        default=None,
+        description="Secret with the backup bucket's S3 keys (accessKeyId, secretAccessKey),"
+        " so that dumps need not share the photos' credentials. Default: storage.secretName.",
+    )
     suspend: bool = Field(default=False, description="Pause scheduling without deleting.")
+    max_age_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 400,
+        description="BackupHealthy turns False (NoBackupWithinSchedule) when the newest"
+        " successful backup is older than this. Default: the schedule's period (a day for a"
+        " daily schedule, a week for a weekly one...) plus two hours.",
+    )
+    verification: BackupVerification = Field(
+        default_factory=lambda: BackupVerification(),
+        description="A second CronJob restores the newest backup into a scratch database and"
+        " compares its row counts with the backup's manifest (condition BackupVerified).",
+    )
 
 
 class Monitoring(Model):
@@ -553,6 +581,17 @@ class BackupStatus(Model):
     )
     last_successful_time: str | None = Field(
         default=None, description="When a backup last completed."
+    )
+    last_successful_job: str | None = Field(default=None, description="The Job of that backup.")
+    last_failed_time: str | None = Field(default=None, description="When a backup last failed.")
+    last_failed_job: str | None = Field(default=None, description="The Job of that failure.")
+    last_verified_time: str | None = Field(
+        default=None, description="When a restore of a backup last matched its manifest."
+    )
+    last_verified_job: str | None = Field(default=None, description="The Job of that check.")
+    last_request: str | None = Field(
+        default=None,
+        description="The last value of the photos.example.com/backup-now annotation acted on.",
     )
 
 

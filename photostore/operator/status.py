@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from photostore.operator import conditions
+from photostore.operator.backups import BackupReport
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
@@ -21,7 +22,7 @@ Obj = dict[str, Any]
 class Observed:
     api: WorkloadHealth
     processor: WorkloadHealth
-    cronjob: Obj | None = None
+    backup: BackupReport | None = None
     errors: list[str] = field(default_factory=list)
     migration: MigrationState | None = None
     lag: LagReading | None = None
@@ -56,6 +57,8 @@ def build_status(
         observed.api, observed.processor, observed.errors, observed.migration
     )
     found += observed.extra
+    if observed.backup is not None:
+        found += observed.backup.findings
     processor = _workload(ps, observed.processor, PROCESSOR)
     if observed.lag is not None:
         processor["lag"] = observed.lag.lag
@@ -64,15 +67,10 @@ def build_status(
         processor["desiredReplicas"] = observed.scaling.replicas
         processor["limitedBy"] = observed.scaling.limited_by
         processor["scalingMessage"] = observed.scaling.message
-    cron = (observed.cronjob or {}).get("status") or {}
-    backup = {
-        "lastScheduleTime": cron.get("lastScheduleTime"),
-        "lastSuccessfulTime": cron.get("lastSuccessfulTime"),
-    }
     return {
         "observedGeneration": ps.generation,
         "conditions": conditions.settle(previous_conditions, found, ps.generation, now),
         "api": _workload(ps, observed.api, API),
         "processor": processor,
-        "backup": {k: v for k, v in backup.items() if v},
+        "backup": observed.backup.status if observed.backup is not None else {},
     }

@@ -37,6 +37,8 @@ def build_children(
     ]
     if s.backup.enabled:
         children.append(jobs.build_backup_cronjob(ps))
+        if s.backup.verification.enabled:
+            children.append(jobs.build_verify_cronjob(ps))
     if s.monitoring.enabled:
         children += monitoring.build_metrics_services(ps)
         if service_monitors:
@@ -51,6 +53,7 @@ def optional_children(ps: PhotoStorage) -> list[tuple[str, str, str]]:
         ("v1", "LimitRange", child_name(ps, "limits")),
         ("autoscaling/v2", "HorizontalPodAutoscaler", api.api_name(ps)),
         ("batch/v1", "CronJob", child_name(ps, jobs.BACKUP_COMPONENT)),
+        ("batch/v1", "CronJob", child_name(ps, jobs.VERIFY_COMPONENT)),
         ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "processor-metrics")),
         ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "api-metrics")),
         ("v1", "Service", monitoring.metrics_service_name(ps, processor.COMPONENT)),

@@ -61,7 +61,7 @@ def build_configmap(ps: PhotoStorage) -> Obj:
     }
 
 
-def _secret_env(name: str, secret: str, key: str) -> Obj:
+def secret_ref(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
@@ -69,14 +69,14 @@ def secret_env(ps: PhotoStorage) -> list[Obj]:
     """Credentials from the referenced Secrets; libpq reads PGUSER/PGPASSWORD itself."""
     s = ps.spec
     env = [
-        _secret_env("PGUSER", s.database.secret_name, "username"),
-        _secret_env("PGPASSWORD", s.database.secret_name, "password"),
-        _secret_env("AWS_ACCESS_KEY_ID", s.storage.secret_name, "accessKeyId"),
-        _secret_env("AWS_SECRET_ACCESS_KEY", s.storage.secret_name, "secretAccessKey"),
+        secret_ref("PGUSER", s.database.secret_name, "username"),
+        secret_ref("PGPASSWORD", s.database.secret_name, "password"),
+        secret_ref("AWS_ACCESS_KEY_ID", s.storage.secret_name, "accessKeyId"),
+        secret_ref("AWS_SECRET_ACCESS_KEY", s.storage.secret_name, "secretAccessKey"),
     ]
     if s.redis.secret_name:
         # Kubernetes expands $(VAR) from earlier entries, so the URL never holds the secret.
-        env.append(_secret_env(REDIS_PASSWORD_ENV, s.redis.secret_name, "password"))
+        env.append(secret_ref(REDIS_PASSWORD_ENV, s.redis.secret_name, "password"))
         env.append(
             {
                 "name": "PHOTOSTORE_REDIS_URL",

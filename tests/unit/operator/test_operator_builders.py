@@ -425,6 +425,7 @@ def test_every_child_is_owned_and_labelled(ps: PhotoStorage) -> None:
         "Deployment",
         "PodDisruptionBudget",
         "CronJob",
+        "CronJob",
     ]
     for child in children:
         assert child["metadata"]["ownerReferences"] == [OWNER]
@@ -443,6 +444,7 @@ def test_switched_off_children_are_unwanted(make_ps: MakePs) -> None:
         ("v1", "LimitRange", "photos-limits"),
         ("autoscaling/v2", "HorizontalPodAutoscaler", "photos-api"),
         ("batch/v1", "CronJob", "photos-backup"),
+        ("batch/v1", "CronJob", "photos-backup-verify"),
         ("networking.k8s.io/v1", "NetworkPolicy", "photos-processor-metrics"),
         ("networking.k8s.io/v1", "NetworkPolicy", "photos-api-metrics"),
         ("v1", "Service", "photos-processor-metrics"),

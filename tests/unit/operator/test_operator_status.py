@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from photostore.operator.backups import BackupReport
 from photostore.operator.health import WorkloadHealth
 from photostore.operator.lag import total_lag
 from photostore.operator.scaling import LagReading, ScaleDecision
@@ -13,8 +14,8 @@ DONE = WorkloadHealth(wanted=2, replicas=2, ready=2, updated=2, available=2, com
 
 
 def test_status_reports_generation_counts_and_selector(ps: PhotoStorage) -> None:
-    cron = {"status": {"lastSuccessfulTime": "2026-01-01T02:00:10Z"}}
-    status = build_status(ps, [], Observed(api=DONE, processor=DONE, cronjob=cron), "T")
+    backup = BackupReport({"lastSuccessfulTime": "2026-01-01T02:00:10Z"})
+    status = build_status(ps, [], Observed(api=DONE, processor=DONE, backup=backup), "T")
     assert status["observedGeneration"] == 3
     assert status["api"] == {
         "replicas": 2,
