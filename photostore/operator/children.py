@@ -95,6 +95,8 @@ PHOTOSTORAGE = Kind(
 OTHERS: tuple[Kind, ...] = (
     PHOTOSTORAGE,
     Kind("v1", "Pod", "pods", frozenset({"list"})),
+    # get: the storage Secret's keys, to make the bucket and apply its lifecycle
+    Kind("v1", "Secret", "secrets", frozenset({"get"})),
     Kind("v1", "Event", "events", frozenset({"create", "patch"})),  # patch: counts repeats
 )
 ALL: tuple[Kind, ...] = CHILDREN + OTHERS

@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from photostore.events import dead_letter_topic
 from photostore.operator import conditions, recorder
+from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.backups import BACKUP_HEALTHY, BACKUP_VERIFIED, BackupReport, assess
+from photostore.operator.bucket import check_bucket
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name, selector_labels
@@ -49,7 +51,7 @@ from photostore.operator.scaling import LagReading, ScaleDecision, decide, stabi
 from photostore.operator.spec import GROUP, KIND, VERSION, PhotoStorage, parse
 from photostore.operator.state import Applied, Operator, fingerprint
 from photostore.operator.status import Observed, build_status, selector
-from photostore.operator.topic import TOPIC_RETRY, check_topic, delete_topics
+from photostore.operator.topic import check_topic, delete_topics
 from photostore.operator.workqueue import Key
 
 logger = logging.getLogger(__name__)
@@ -132,6 +134,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     if ps.spec.processor.gpu.enabled and ps.spec.quota.enabled:
         processor = with_gpu_quota(processor, ps.spec.processor.gpu.per_pod, ps.spec.quota.gpus)
     topic = check_topic(op, key, ps)
+    bucket = await check_bucket(op, key, ps)
     observed = Observed(
         api=api,
         processor=processor,
@@ -142,14 +145,14 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
         migration=migration,
         lag=reading,
         scaling=decision,
-        extra=[topic] if topic else [],
+        extra=[f for f in (topic, bucket) if f is not None],
     )
     previous = (body.get("status") or {}).get("conditions") or []
     status = build_status(ps, previous, observed, recorder.now_rfc3339())
     await _write_status(op, key, body, status)
     again = RESYNC_READY if observed.ready else RESYNC_NOT_READY
-    if topic is not None and not topic.status:
-        again = min(again, TOPIC_RETRY)
+    if any(not f.status for f in observed.extra):
+        again = min(again, CHECK_RETRY)
     return min(again, LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
 
 
@@ -165,7 +168,7 @@ async def _release_topics(op: Operator, key: Key, body: Obj) -> float | None:
     except KafkaException as error:
         message = f"topics {topic} and {dead_letter_topic(topic)} not deleted yet: {error}"
         await op.events.record(body, recorder.WARNING, "TopicDeletionFailed", message)
-        return TOPIC_RETRY
+        return CHECK_RETRY
     await op.events.record(
         body, recorder.NORMAL, "TopicsDeleted", f"deleted {topic} and {dead_letter_topic(topic)}"
     )

@@ -405,6 +405,11 @@ class Lifecycle(Model):
             )
         )
     )
+    enabled: bool = Field(
+        default=True,
+        description="Apply these as the bucket's lifecycle rules (condition StorageReady); off"
+        " for a store without lifecycle rules or a bucket whose rules are managed elsewhere.",
+    )
     days_to_ia: int = Field(
         default=30,
         ge=30,
@@ -430,6 +435,11 @@ class Storage(Model):
     )
     lifecycle: Lifecycle = Field(
         default_factory=Lifecycle, description="When originals move to colder storage classes."
+    )
+    manage_bucket: bool = Field(
+        default=True,
+        description="Make the bucket when missing and apply `lifecycle` to it, with the keys of"
+        " secretName (the operator reads that Secret; condition StorageReady).",
     )
 
 

@@ -7,7 +7,7 @@ change be answered with a status refresh instead of a full pass of applies.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +49,10 @@ class Applied:
 
 
 @dataclass
-class TopicCheck:
-    """The last (or running) check of one PhotoStorage's Kafka topic."""
+class BackgroundCheck:
+    """The last (or running) check of something outside Kubernetes (`background`)."""
 
-    generation: int
+    version: Hashable
     started: float
     task: asyncio.Task[Finding] | None = None
     finding: Finding | None = None
@@ -76,7 +76,7 @@ class Operator:
     scale_history: dict[Key, list[tuple[float, int]]] = field(default_factory=dict)
     scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
-    topics: dict[Key, TopicCheck] = field(default_factory=dict)
+    checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
@@ -85,9 +85,10 @@ class Operator:
         self.events = Recorder(self.kube)
 
     def forget(self, key: Key) -> None:
-        check = self.topics.pop(key, None)
-        if check is not None and check.task is not None:
-            check.task.cancel()
+        for check_key in [k for k in self.checks if k[0] == key]:
+            check = self.checks.pop(check_key)
+            if check.task is not None:
+                check.task.cancel()
         self.lag_readings.pop(key, None)
         self.scale_history.pop(key, None)
         self.scale_decisions.pop(key, None)

@@ -8,8 +8,7 @@ workloads run (and report their own readiness) whatever Kafka's state."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+from functools import partial
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported, untyped
@@ -19,13 +18,13 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported,
 )
 
 from photostore.events import dead_letter_topic
+from photostore.operator.background import check_in_background, stop_check
 from photostore.operator.conditions import Finding
 from photostore.operator.spec import PhotoStorage
-from photostore.operator.state import Operator, TopicCheck
+from photostore.operator.state import Operator
 from photostore.operator.workqueue import Key
 
 KAFKA_TOPIC_READY = "KafkaTopicReady"
-TOPIC_RETRY = 60.0  # a failed topic check is tried again after this long
 
 
 def _admin(brokers: list[str], timeout: float) -> AdminClient:
@@ -103,38 +102,12 @@ def _describe(brokers: list[str], error: KafkaException) -> str:
 
 
 def check_topic(op: Operator, key: Key, ps: PhotoStorage) -> Finding | None:
-    """The KafkaTopicReady finding; the check itself runs in the background (an unreachable
-    broker costs seconds) and reports back through `op.notify`. None until the first one."""
+    """The KafkaTopicReady finding, from a check in the background; None until the first."""
     kafka = ps.spec.kafka
     if not kafka.manage_topic:
-        op.topics.pop(key, None)
+        stop_check(op, key, "topic")
         return None
-    now = time.monotonic()
-    check = op.topics.get(key)
-    if check is not None and check.task is not None and check.task.done():
-        if not check.task.cancelled() and check.task.exception() is None:
-            check.finding = check.task.result()
-        check.task = None
-    running = check is not None and check.task is not None
-    due = (
-        check is None
-        or check.generation != ps.generation
-        or (
-            check.finding is not None
-            and not check.finding.status
-            and now - check.started > TOPIC_RETRY
-        )
+    work = partial(
+        ensure_topics, kafka.brokers, kafka.topic, kafka.partitions, kafka.replication_factor
     )
-    if due and not running:
-        task = asyncio.create_task(
-            asyncio.to_thread(
-                ensure_topics,
-                kafka.brokers,
-                kafka.topic,
-                kafka.partitions,
-                kafka.replication_factor,
-            )
-        )
-        task.add_done_callback(lambda _: op.notify(key))
-        op.topics[key] = TopicCheck(ps.generation, now, task, check.finding if check else None)
-    return op.topics[key].finding
+    return check_in_background(op, key, "topic", ps.generation, work)
