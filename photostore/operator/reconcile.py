@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from photostore.events import dead_letter_topic
 from photostore.operator import conditions, recorder
+from photostore.operator.api_scaling import REPLICAS_IGNORED, replicas_finding
 from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.backups import BACKUP_HEALTHY, BACKUP_VERIFIED, BackupReport, assess
 from photostore.operator.bucket import check_bucket
@@ -145,13 +146,13 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
         migration=migration,
         lag=reading,
         scaling=decision,
-        extra=[f for f in (topic, bucket) if f is not None],
+        extra=[f for f in (topic, bucket, replicas_finding(ps)) if f is not None],
     )
     previous = (body.get("status") or {}).get("conditions") or []
     status = build_status(ps, previous, observed, recorder.now_rfc3339())
     await _write_status(op, key, body, status)
     again = RESYNC_READY if observed.ready else RESYNC_NOT_READY
-    if any(not f.status for f in observed.extra):
+    if any(not f.status for f in (topic, bucket) if f is not None):
         again = min(again, CHECK_RETRY)
     return min(again, LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
 
@@ -458,6 +459,10 @@ async def _write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
             )
         elif condition["type"] == conditions.READY and condition["status"] == "True":
             await op.events.record(body, recorder.NORMAL, "Ready", condition["message"])
+        elif condition["type"] == REPLICAS_IGNORED and condition["status"] == "True":
+            await op.events.record(
+                body, recorder.WARNING, condition["reason"], condition["message"]
+            )
         elif condition["type"] in (BACKUP_HEALTHY, BACKUP_VERIFIED):
             kind = recorder.NORMAL if condition["status"] == "True" else recorder.WARNING
             await op.events.record(body, kind, condition["reason"], condition["message"])

@@ -77,3 +77,22 @@ def test_operator_command_serves_liveness_and_metrics(
         process.terminate()
         process.wait(timeout=20)
     assert process.returncode == 0
+
+
+def test_scale_while_autoscaling_is_parked_and_said(
+    cluster: Cluster, namespace: str, operator: KopfRunner
+) -> None:
+    scaling = {"enabled": True, "minReplicas": 2, "maxReplicas": 3}
+    api = {"replicas": 10, "autoscaling": scaling}  # 10: the default, which says nothing
+    cluster.apply(photostorage(NAME, small_spec(api=api)), namespace)
+    cluster.wait_condition(NAME, namespace, "Ready", timeout=60)
+    quiet = cluster.condition(NAME, namespace, "ReplicasIgnored")
+    assert quiet is not None and quiet["status"] == "False"
+
+    cluster.run("scale", "photostorage", NAME, "-n", namespace, "--replicas=7")
+    said = cluster.wait_condition(NAME, namespace, "ReplicasIgnored", reason="AutoscalingEnabled")
+    assert "spec.api.replicas=7" in said["message"] and "2..3" in said["message"]
+    events = cluster.list("events", namespace)
+    assert any(e["reason"] == "AutoscalingEnabled" and e["type"] == "Warning" for e in events)
+    deployment = cluster.get("deployment", "photos-api", namespace)
+    assert deployment is not None and deployment["spec"]["replicas"] in (2, 3)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from conftest import MakePs
+
 from photostore.operator import conditions
+from photostore.operator.api_scaling import replicas_finding
 from photostore.operator.health import WorkloadHealth
 
 DONE = WorkloadHealth(wanted=2, replicas=2, ready=2, updated=2, available=2, complete=True)
@@ -65,3 +68,13 @@ def test_flipped_reports_status_or_reason_changes() -> None:
         "Degraded",
         "ProcessorReady",
     }
+
+
+def test_replicas_parked_while_autoscaling_are_said(make_ps: MakePs) -> None:
+    on = {"enabled": True, "minReplicas": 2, "maxReplicas": 4}
+    assert replicas_finding(make_ps(api={"autoscaling": {"enabled": False}, "replicas": 7})) is None
+    quiet = replicas_finding(make_ps(api={"autoscaling": on}))
+    assert quiet is not None and not quiet.status
+    parked = replicas_finding(make_ps(api={"autoscaling": on, "replicas": 7}))
+    assert parked is not None and parked.status and parked.reason == "AutoscalingEnabled"
+    assert "spec.api.replicas=7" in parked.message and "2..4" in parked.message
