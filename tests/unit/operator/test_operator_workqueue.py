@@ -7,17 +7,38 @@ from photostore.operator.workqueue import Key, WorkQueue
 KEY = ("ns", "a")
 
 
+class Passes:
+    """What the work function saw, and a way to wait for the n-th pass without guessing."""
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+        self._changed = asyncio.Condition()
+
+    async def record(self, item: object) -> None:
+        async with self._changed:
+            self.seen.append(item)
+            self._changed.notify_all()
+
+    async def until(self, count: int) -> None:
+        async with asyncio.timeout(5), self._changed:
+            await self._changed.wait_for(lambda: len(self.seen) >= count)
+
+
 async def test_repeated_adds_coalesce_and_never_overlap() -> None:
     running: set[Key] = set()
     overlaps: list[Key] = []
-    calls: list[Key] = []
+    calls = Passes()
+    release = asyncio.Event()
 
     async def work(key: Key, full: bool) -> float | None:
         if key in running:
             overlaps.append(key)
         running.add(key)
-        calls.append(key)
-        await asyncio.sleep(0.05)
+        if len(calls.seen) == 0:
+            await calls.record(key)
+            await release.wait()
+        else:
+            await calls.record(key)
         running.discard(key)
         return None
 
@@ -25,12 +46,14 @@ async def test_repeated_adds_coalesce_and_never_overlap() -> None:
     queue.start()
     for _ in range(10):
         queue.add(KEY)
-    await asyncio.sleep(0.01)
+    await calls.until(1)
     for _ in range(10):
         queue.add(KEY)  # while running: one more pass afterwards, not ten
-    await asyncio.sleep(0.2)
+    release.set()
+    await calls.until(2)
+    await asyncio.sleep(0.05)  # room for a wrong third pass to show up
     await queue.stop()
-    assert calls == [KEY, KEY]
+    assert calls.seen == [KEY, KEY]
     assert overlaps == []
 
 
@@ -58,28 +81,28 @@ async def test_failures_retry_with_backoff() -> None:
 
 
 async def test_requeue_after_and_forget() -> None:
-    calls: list[Key] = []
+    calls = Passes()
 
     async def work(key: Key, full: bool) -> float | None:
-        calls.append(key)
-        return 0.05
+        await calls.record(key)
+        return 0.05 if len(calls.seen) == 1 else None
 
     queue = WorkQueue(work, workers=1)
     queue.start()
     queue.add(KEY)
-    await asyncio.sleep(0.08)
-    assert len(calls) == 2  # the first pass asked to be looked at again after 0.05 s
+    await calls.until(2)  # the first pass asked to be looked at again after 0.05 s
+    queue.add_after(KEY, 0.05)
     queue.forget(KEY)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.15)  # room for the forgotten timer to fire, were it not cancelled
     await queue.stop()
-    assert len(calls) == 2
+    assert len(calls.seen) == 2
 
 
 async def test_a_full_request_wins_over_a_status_refresh() -> None:
-    passes: list[bool] = []
+    passes = Passes()
 
     async def work(key: Key, full: bool) -> float | None:
-        passes.append(full)
+        await passes.record(full)
         return None
 
     queue = WorkQueue(work, workers=1)
@@ -87,8 +110,8 @@ async def test_a_full_request_wins_over_a_status_refresh() -> None:
     queue.add(KEY, full=False)
     queue.add(KEY, full=True)
     queue.add(KEY, full=False)
-    await asyncio.sleep(0.02)
+    await passes.until(1)
     queue.add(KEY, full=False)
-    await asyncio.sleep(0.02)
+    await passes.until(2)
     await queue.stop()
-    assert passes == [True, False]
+    assert passes.seen == [True, False]
