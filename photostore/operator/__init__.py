@@ -1,22 +1,23 @@
 """The PhotoStorage operator. Importing the package registers its kopf handlers, so
 `kopf run -m photostore.operator` (or `python -m photostore operator`) runs it.
 
-    spec        pydantic models: the CRD's only source (`crd` renders crds/photostorage.yaml)
-    builders/   pure `build_*(ps) -> dict` for every child object
-    handlers    kopf: startup settings, and watch events turned into work-queue keys
-    workqueue   keyed, coalescing queue with backoff (one reconcile per object at a time)
-    reconcile   apply children (server-side apply), read health, write status
-    health      a Deployment's health and what is wrong with it
-    conditions  Ready / Progressing / Degraded / ApiReady / ProcessorReady
-    status      the status object, assembled in one place
-    state       what the operator remembers between passes (kept in kopf's memo)
-    kube        small asyncio REST client; recorder posts Events
-    lag, topic  Kafka: consumer lag for processor scaling; the topic (KafkaTopicReady)
-    metrics     the operator's Prometheus metrics; main the CLI; demo for `make demo`
-
-Settings from the environment: PHOTOSTORE_OPERATOR_METRICS_PORT (8000, 0 turns it off),
-PHOTOSTORE_OPERATOR_LIVENESS (http://0.0.0.0:8081/healthz, empty turns it off),
-PHOTOSTORE_OPERATOR_WORKERS (8), PHOTOSTORE_OPERATOR_PRIORITY (peering; random if unset).
+    spec, grammars  pydantic models: the CRD's only source (`crd` renders it); field checks
+    children        the one registry of kinds the operator touches (paths, watches, waves, RBAC)
+    builders/       pure `build_*(ps) -> dict` for every child object
+    handlers        kopf: login, startup, and watch events turned into work-queue keys
+    workqueue       keyed, coalescing queue with backoff (one reconcile per object at a time)
+    reconcile       sequences one pass; reconcilers/ do it, one module per concern:
+                    workloads (apply waves, migration gate, handover, pruning), kafka (lag
+                    scaling, topic deletion), backup (backup-now, status.backup), reporting
+    pure findings   health, migration, scaling, backups, bucket rules, drift, api_scaling,
+                    namespace_owner, finalizers; conditions turns them into conditions
+    background      checks outside Kubernetes in threads: topic (Kafka), bucket (S3)
+    status, state   the status object; what the operator remembers between passes
+    kube, login     small asyncio REST client; ServiceAccount token or kubeconfig
+    recorder        Events, repeats counted on one object
+    rbac            the ClusterRole / namespaced Roles derived from `children`
+    settings        OperatorSettings: the only reader of the operator's environment
+    metrics, main   the operator's Prometheus metrics; the CLI
 """
 
 from photostore.operator import handlers as handlers

@@ -1,0 +1,54 @@
+"""The backups of one PhotoStorage: backup-now requests, and status.backup with its
+conditions from the backup and verification Jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from photostore.operator import recorder
+from photostore.operator.backups import BackupReport, assess
+from photostore.operator.builders.common import selector_labels
+from photostore.operator.builders.jobs import (
+    BACKUP_COMPONENT,
+    BACKUP_NOW_ANNOTATION,
+    VERIFY_COMPONENT,
+    build_backup_now_job,
+)
+from photostore.operator.kube import ApiError, Obj
+from photostore.operator.spec import PhotoStorage
+from photostore.operator.state import Operator
+from photostore.operator.status import selector
+
+
+async def backups(
+    op: Operator, body: Obj, ps: PhotoStorage, cronjob: Obj | None
+) -> BackupReport | None:
+    """status.backup and its conditions; a new value of the backup-now annotation first
+    starts a backup (once: the value is kept in status.backup.lastRequest)."""
+    if not ps.spec.backup.enabled:
+        return None
+    previous = dict((body.get("status") or {}).get("backup") or {})
+    request = (body["metadata"].get("annotations") or {}).get(BACKUP_NOW_ANNOTATION)
+    if request and request != previous.get("lastRequest"):
+        job = build_backup_now_job(ps, request)
+        try:
+            await op.kube.create(job)
+        except ApiError as error:
+            if error.status != 409:  # 409: this request's Job exists already
+                raise
+        message = (
+            f"backup Job {job['metadata']['name']} started for {BACKUP_NOW_ANNOTATION}={request}"
+        )
+        await op.events.record(body, recorder.NORMAL, "BackupRequested", message)
+        previous["lastRequest"] = request
+    backups, verifications = await asyncio.gather(
+        op.kube.list(
+            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, BACKUP_COMPONENT))
+        ),
+        op.kube.list(
+            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, VERIFY_COMPONENT))
+        ),
+    )
+    since = ((cronjob or body)["metadata"]).get("creationTimestamp", "")
+    return assess(ps, cronjob, backups, verifications, previous, datetime.now(UTC), since)

@@ -1,0 +1,224 @@
+"""Applying the children of one PhotoStorage: wave by wave (guard rails and config, the
+rest, then the Deployments once their schema migration succeeded), with the HPA handover,
+DriftRepaired Events and the pruning of what a spec change switched off."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from photostore.operator import recorder
+from photostore.operator.builders import build_children, unwanted
+from photostore.operator.builders.api import COMPONENT as API
+from photostore.operator.builders.common import child_name, selector_labels
+from photostore.operator.builders.jobs import (
+    BACKUP_COMPONENT,
+    MIGRATION_COMPONENT,
+    migration_name,
+)
+from photostore.operator.builders.monitoring import SERVICE_MONITOR_API
+from photostore.operator.builders.processor import COMPONENT as PROCESSOR
+from photostore.operator.builders.quota import quota_name
+from photostore.operator.children import AFTER_MIGRATION, WORKLOADS, wave_of
+from photostore.operator.drift import differences
+from photostore.operator.health import (
+    WorkloadHealth,
+    assess_deployment,
+)
+from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
+from photostore.operator.migration import MigrationState, migration_state
+from photostore.operator.spec import PhotoStorage
+from photostore.operator.state import Applied, Operator, fingerprint
+from photostore.operator.status import selector
+from photostore.operator.workqueue import Key
+
+QUOTA_WAIT = 3.0
+DISCOVERY_INTERVAL = 60.0
+HANDOVER_MANAGER = "photostore-operator-handover"
+
+
+async def full_pass(
+    op: Operator, key: Key, body: Obj, ps: PhotoStorage, desired: int | None
+) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+    monitors = ps.spec.monitoring.enabled and await serves_service_monitors(op)
+    wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
+    if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
+        await hand_replicas_to_hpa(op, ps)
+    live, errors, migration = await apply_children(op, key, body, ps, wanted)
+    await delete_unwanted(op, body, ps, key, wanted)
+    fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
+    op.applied[key] = Applied(ps.generation, fingerprints, errors, desired, migration)
+    if migration is not None and not migration.done:
+        live.update(await read_workloads(op, ps))  # the pods that keep running, for status
+    return live, errors, migration
+
+
+async def read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str], Obj]:
+    """The children that status is made of, read fresh."""
+    wanted = [
+        ("apps/v1", "Deployment", child_name(ps, API)),
+        ("apps/v1", "Deployment", child_name(ps, PROCESSOR)),
+        ("batch/v1", "CronJob", child_name(ps, BACKUP_COMPONENT)),
+    ]
+    found = await asyncio.gather(*(op.kube.get(v, k, ps.namespace, n) for v, k, n in wanted))
+    return {(k, n): obj for (_, k, n), obj in zip(wanted, found, strict=True) if obj is not None}
+
+
+async def apply_children(
+    op: Operator, key: Key, body: Obj, ps: PhotoStorage, wanted: list[Obj]
+) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+    """Apply every child wave by wave: guard rails and config first, then the rest only once
+    they are all in place, and the Deployments only once their schema migration succeeded.
+    Return live objects, errors and the migration's state. Repairs of what someone changed
+    are reported."""
+    before = op.applied[key].children if key in op.applied else {}
+    drifted = op.drifted.pop(key, {})
+    repaired: list[str] = []
+    numbers = sorted({wave_of(o["kind"]) for o in wanted})
+    live: dict[tuple[str, str], Obj] = {}
+    errors: list[str] = []
+    created: list[str] = []
+    migration: MigrationState | None = None
+    for number in numbers:
+        wave = [o for o in wanted if wave_of(o["kind"]) == number]
+        if number == WORKLOADS:
+            if errors:
+                # No workload before its guard rails: GPU pods admitted without the quota
+                # would run beyond it. The failure is reported and the next pass retries.
+                break
+            await quota_counted(op, ps, live.get(("ResourceQuota", quota_name(ps))))
+        if number == AFTER_MIGRATION:
+            migration = await migration_gate(op, ps, live.get(("Job", migration_name(ps))))
+            if errors or not migration.done:
+                break
+        results = await asyncio.gather(*(op.kube.apply(o) for o in wave), return_exceptions=True)
+        for obj, result in zip(wave, results, strict=True):
+            what = f"{obj['kind']} {obj['metadata']['name']}"
+            if isinstance(result, ApiError):
+                errors.append(f"{what}: {result.message}")
+                await op.events.record(body, recorder.WARNING, "ApplyFailed", errors[-1])
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            child = (obj["kind"], obj["metadata"]["name"])
+            live[child] = result.obj
+            op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
+            if result.created and child in before:
+                repaired.append(f"{what} was deleted; created again")
+            elif result.created:
+                created.append(what)
+            elif child in drifted and (changes := differences(obj, drifted[child])):
+                repaired.append(f"{what}: {'; '.join(changes)}")
+            if result.created:
+                if obj["kind"] == "Job":
+                    await prune_old_migrations(op, ps, obj["metadata"]["name"])
+                if (obj["kind"], obj["metadata"]["name"]) == ("Deployment", child_name(ps, API)):
+                    live[("Deployment", child_name(ps, API))] = await start_at_min(
+                        op, ps, result.obj
+                    )
+    if created:  # one Event per pass, not one per child: a first apply creates a dozen
+        message = "Created " + ", ".join(created)
+        await op.events.record(body, recorder.NORMAL, "Created", message)
+    for message in repaired:
+        await op.events.record(body, recorder.NORMAL, "DriftRepaired", message)
+    return live, errors, migration
+
+
+async def migration_gate(op: Operator, ps: PhotoStorage, job: Obj | None) -> MigrationState:
+    """The migration Job's state; its pods are read only once one has failed."""
+    pods: list[Obj] = []
+    if job is not None and (job.get("status") or {}).get("failed"):
+        name = job["metadata"]["name"]
+        pods = await op.kube.list("v1", "Pod", ps.namespace, f"job-name={name}")
+    return migration_state(job, pods)
+
+
+async def serves_service_monitors(op: Operator) -> bool:
+    """Whether the Prometheus Operator's CRDs are installed, asked at most once a minute."""
+    checked_at, served = op.service_monitors
+    if time.monotonic() - checked_at > DISCOVERY_INTERVAL:
+        served = await op.kube.serves(SERVICE_MONITOR_API, "ServiceMonitor")
+        op.service_monitors = (time.monotonic(), served)
+    return served
+
+
+def replicas_patch(ps: PhotoStorage, replicas: int) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": child_name(ps, API), "namespace": ps.namespace},
+        "spec": {"replicas": replicas},
+    }
+
+
+async def hand_replicas_to_hpa(op: Operator, ps: PhotoStorage) -> None:
+    """When autoscaling is switched on, the operator stops applying `replicas`. Were it the
+    field's only owner, the apiserver would reset it to 1 until the HPA acts; a handover
+    manager takes it over at its current value first (the documented SSA handover)."""
+    name = child_name(ps, API)
+    live = await op.kube.get("apps/v1", "Deployment", ps.namespace, name)
+    if live is None or not applied_by(live, FIELD_MANAGER, "spec", "replicas"):
+        return
+    patch = replicas_patch(ps, live["spec"]["replicas"])
+    await op.kube.apply(patch, field_manager=HANDOVER_MANAGER, force=False)
+
+
+async def start_at_min(op: Operator, ps: PhotoStorage, created: Obj) -> Obj:
+    """A new autoscaled API Deployment starts at one pod until the HPA's first sync; start
+    it at minReplicas instead, under the handover manager so the HPA can take it over."""
+    scaling = ps.spec.api.autoscaling
+    if not scaling.enabled or created["spec"].get("replicas", 1) >= scaling.min_replicas:
+        return created
+    patch = replicas_patch(ps, scaling.min_replicas)
+    return (await op.kube.apply(patch, field_manager=HANDOVER_MANAGER, force=False)).obj
+
+
+async def quota_counted(op: Operator, ps: PhotoStorage, quota: Obj | None) -> None:
+    """Pods are refused while a new ResourceQuota has no usage computed, and the ReplicaSet
+    then backs off for seconds; so give the quota controller a moment first."""
+    deadline = time.monotonic() + QUOTA_WAIT
+    while quota is not None and time.monotonic() < deadline:
+        if (quota.get("status") or {}).get("hard") == quota["spec"]["hard"]:
+            return
+        await asyncio.sleep(0.05)
+        quota = await op.kube.get("v1", "ResourceQuota", ps.namespace, quota_name(ps))
+
+
+async def delete_unwanted(
+    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj]
+) -> None:
+    """Remove children a spec change switched off; once per generation is enough."""
+    if op.pruned_generation.get(key) == ps.generation:
+        return
+    deleted = []
+    for api_version, kind, name in unwanted(ps, wanted):
+        found = await op.kube.get(api_version, kind, ps.namespace, name)
+        owners = (found or {}).get("metadata", {}).get("ownerReferences") or []
+        if not any(o.get("uid") == ps.uid and o.get("controller") for o in owners):
+            continue  # absent, or someone else's object of the same name
+        if await op.kube.delete(api_version, kind, ps.namespace, name):
+            deleted.append(f"{kind} {name}")
+    if deleted:
+        message = "Deleted " + ", ".join(deleted) + " (switched off in the spec)"
+        await op.events.record(body, recorder.NORMAL, "Deleted", message)
+    op.pruned_generation[key] = ps.generation
+
+
+async def prune_old_migrations(op: Operator, ps: PhotoStorage, current: str) -> None:
+    jobs = await op.kube.list(
+        "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, MIGRATION_COMPONENT))
+    )
+    for job in jobs:
+        if job["metadata"]["name"] != current:
+            await op.kube.delete("batch/v1", "Job", ps.namespace, job["metadata"]["name"])
+
+
+async def assess_workload(
+    op: Operator, ps: PhotoStorage, deployment: Obj | None, component: str
+) -> WorkloadHealth:
+    """Health of a Deployment; its pods are listed only when the rollout is not done."""
+    health = assess_deployment(deployment)
+    if deployment is None or health.complete or health.problem_reason:
+        return health
+    pods = await op.kube.list("v1", "Pod", ps.namespace, selector(selector_labels(ps, component)))
+    return assess_deployment(deployment, pods)

@@ -1,0 +1,74 @@
+"""Each reconciler on its own, against the recording fake KubeClient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fake_kube import FakeKube
+
+from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.reconcilers import backup, reporting
+from photostore.operator.spec import parse
+from photostore.operator.state import Operator
+
+KEY = ("team", "photos")
+
+
+def operator() -> tuple[Operator, FakeKube]:
+    kube = FakeKube()
+    return Operator(kube=kube, metrics=OperatorMetrics()), kube  # type: ignore[arg-type]
+
+
+def body(minimal_spec: Any, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "photos.example.com/v1alpha1",
+        "kind": "PhotoStorage",
+        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1,
+                     "annotations": annotations or {}},
+        "spec": minimal_spec(),
+    }  # fmt: skip
+
+
+async def test_backup_now_creates_one_job_per_value(minimal_spec: Any) -> None:
+    op, kube = operator()
+    asked = body(minimal_spec, {"photos.example.com/backup-now": "first"})
+    report = await backup.backups(op, asked, parse(asked), None)
+    assert report is not None and report.status["lastRequest"] == "first"
+    jobs = [k for k in kube.objects if k[1] == "Job"]
+    assert len(jobs) == 1
+
+    asked["status"] = {"backup": report.status}  # what the status write kept
+    await backup.backups(op, asked, parse(asked), None)
+    assert len([k for k in kube.objects if k[1] == "Job"]) == 1
+    events = [e for (_, k, _, _), e in kube.objects.items() if k == "Event"]
+    assert [e["reason"] for e in events] == ["BackupRequested"]
+
+
+async def test_backups_switched_off_report_nothing(minimal_spec: Any) -> None:
+    op, kube = operator()
+    off = body(minimal_spec)
+    off["spec"]["backup"] = {"enabled": False}
+    assert await backup.backups(op, off, parse(off), None) is None
+    assert kube.calls == []
+
+
+async def test_status_is_written_only_when_it_changed_with_events_for_flips(
+    minimal_spec: Any,
+) -> None:
+    op, kube = operator()
+    obj = body(minimal_spec)
+    kube.put(obj)
+    obj = kube.objects[("photos.example.com/v1alpha1", "PhotoStorage", *KEY)]
+    failed = {"type": "BackupHealthy", "status": "False", "reason": "LastBackupFailed",
+              "message": "Job b-1 failed"}  # fmt: skip
+    status = {"observedGeneration": 1, "conditions": [failed]}
+    await reporting.write_status(op, KEY, obj, status)
+    writes = [c for c in kube.calls if c[1] == "photostorages/status"]
+    assert len(writes) == 1
+    events = [e for (_, k, _, _), e in kube.objects.items() if k == "Event"]
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "LastBackupFailed")]
+
+    obj = kube.objects[("photos.example.com/v1alpha1", "PhotoStorage", *KEY)]
+    await reporting.write_status(op, KEY, obj, status)  # the same again: no write, no Event
+    assert len([c for c in kube.calls if c[1] == "photostorages/status"]) == 1
+    assert len([k for k in kube.objects if k[1] == "Event"]) == 1
