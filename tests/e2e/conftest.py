@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -23,7 +24,7 @@ from installation import (
     stop,
 )
 from operator_identity import install_identity, request_token, token_kubeconfig
-from ps_cluster import CRD_FILE, Cluster
+from ps_cluster import CRD_FILE, REPO_ROOT, Cluster
 from service_fixtures import fresh_bucket, s3_client
 
 from photostore.events import dead_letter_topic, ensure_topics
@@ -43,6 +44,9 @@ def installation(
     admin = urlparse(admin_url)
     redis_password = urlparse(env["PHOTOSTORE_REDIS_URL"]).password or ""
     brokers = env["PHOTOSTORE_KAFKA_BROKERS"]
+    # The pods run this checkout's code: the image's package layer follows the sources
+    # (cached by their hash; imported only when it changed).
+    subprocess.run([str(REPO_ROOT / "hack/env/node/build-image.sh")], check=True, timeout=900)
     with ExitStack() as stack:
         cluster.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
         cluster.run(
