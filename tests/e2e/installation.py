@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,6 @@ class Installation:
     s3: Any
     operator_log: Path
     env: dict[str, str]
-    session: dict[str, str] = field(default_factory=dict)
 
     def ps(self) -> dict[str, Any]:
         return self.cluster.run_json("get", "photostorage", NAME, "-n", self.namespace)
