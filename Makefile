@@ -44,9 +44,12 @@ env-status: ## show what runs and where
 env-clean: env-down ## stop and wipe the local environment's data
 	rm -rf var
 
-.PHONY: demo
-demo: venv env ## bring everything up and show it
+.PHONY: demo down
+demo: venv env ## bring everything up, apply one PhotoStorage and show photos flowing
 	@hack/demo.sh
+down: venv ## stop what make demo started (its operator and namespace), then the environment
+	@if hack/env/status.sh --quiet; then $(BIN)/python hack/demo/demo.py down; fi
+	hack/env/down.sh
 
 .PHONY: test test-unit test-integration
 test: venv env ## every test, starting what they need
@@ -58,8 +61,8 @@ test-integration: venv env ## tests against the real servers
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict) and the import layers
-	$(BIN)/ruff check photostore tests bench
-	$(BIN)/ruff format --check photostore tests bench
+	$(BIN)/ruff check photostore tests bench hack
+	$(BIN)/ruff format --check photostore tests bench hack
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

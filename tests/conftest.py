@@ -47,7 +47,7 @@ def kubeconfig(env: dict[str, str]) -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/integration is an integration test."""
+    """Every test under tests/integration and tests/e2e is an integration test."""
     for item in items:
-        if "tests/integration" in str(item.path):
+        if any(part in str(item.path) for part in ("tests/integration", "tests/e2e")):
             item.add_marker(pytest.mark.integration)

@@ -1,75 +1,23 @@
-"""The operator's identity as a cluster gives it: the ServiceAccount and RBAC of
-manifests/operator/, and bound tokens from the TokenRequest API. Admin rights (the
-environment's kubeconfig) are used only to set these up."""
+"""The operator's ServiceAccount login, shared with `make demo` (hack/demo/operator_identity.py)."""
 
-from __future__ import annotations
+from operator_identity import (
+    ACCOUNT,
+    MANIFESTS,
+    NAMESPACE,
+    apiserver,
+    identity_documents,
+    install_identity,
+    request_token,
+    token_kubeconfig,
+)
 
-from pathlib import Path
-from typing import Any
-
-import yaml
-from ps_cluster import REPO_ROOT, Cluster
-
-MANIFESTS = REPO_ROOT / "manifests" / "operator"
-NAMESPACE = "photostore-system"
-ACCOUNT = "photostore-operator"
-IDENTITY_KINDS = {
-    "Namespace",
-    "ServiceAccount",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-}
-
-
-def identity_documents() -> list[dict[str, Any]]:
-    """The namespace, ServiceAccount and RBAC objects of the shipped manifests, as shipped."""
-    return [
-        doc
-        for manifest in sorted(MANIFESTS.glob("*.yaml"))
-        for doc in yaml.safe_load_all(manifest.read_text())
-        if doc and doc.get("kind") in IDENTITY_KINDS
-    ]
-
-
-def install_identity(cluster: Cluster) -> None:
-    for doc in identity_documents():
-        cluster.run("apply", "--server-side", "--force-conflicts", "-f", "-",
-                    stdin=yaml.safe_dump(doc))  # fmt: skip
-
-
-def request_token(cluster: Cluster, bound_secret: str | None = None) -> str:
-    """A token of the operator's ServiceAccount from the TokenRequest API. Bound to a Secret,
-    it stops working the moment that Secret is deleted."""
-    args = ["create", "token", ACCOUNT, "-n", NAMESPACE, "--duration", "2h"]
-    if bound_secret:
-        args += ["--bound-object-kind", "Secret", "--bound-object-name", bound_secret]
-    return cluster.run(*args).stdout.strip()
-
-
-def apiserver(cluster: Cluster) -> tuple[str, str]:
-    """The server URL and CA file of the environment's kubeconfig."""
-    config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    entry = config["clusters"][0]["cluster"]
-    return entry["server"], entry["certificate-authority"]
-
-
-def token_kubeconfig(cluster: Cluster, path: Path, token: str) -> Path:
-    server, ca = apiserver(cluster)
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {"name": "local", "cluster": {"server": server, "certificate-authority": ca}}
-                ],
-                "users": [{"name": ACCOUNT, "user": {"token": token}}],
-                "contexts": [{"name": ACCOUNT, "context": {"cluster": "local", "user": ACCOUNT}}],
-                "current-context": ACCOUNT,
-            }
-        )
-    )
-    path.chmod(0o600)
-    return path
+__all__ = [
+    "ACCOUNT",
+    "MANIFESTS",
+    "NAMESPACE",
+    "apiserver",
+    "identity_documents",
+    "install_identity",
+    "request_token",
+    "token_kubeconfig",
+]

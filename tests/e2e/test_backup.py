@@ -1,0 +1,54 @@
+"""The backup CronJob, started now as `kubectl create job --from=cronjob/...` does: its Job
+reports the script's real exit status, and the dump it wrote is in S3."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from installation import NAME, Installation
+from ps_cluster import wait_for
+
+
+def finished(installation: Installation, job: str) -> dict[str, str] | None:
+    status = installation.cluster.run_json("get", "job", job, "-n", installation.namespace)
+    for condition in status.get("status", {}).get("conditions") or []:
+        if condition["type"] in ("Complete", "Failed") and condition["status"] == "True":
+            return {"type": condition["type"], "reason": condition.get("reason", "")}
+    return None
+
+
+def exit_codes(installation: Installation, job: str) -> list[int]:
+    pods = installation.cluster.list("pods", installation.namespace, f"job-name={job}")
+    return [
+        s["state"]["terminated"]["exitCode"]
+        for p in pods
+        for s in p["status"].get("containerStatuses", [])
+        if "terminated" in s["state"]
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the CronJob runs an inline bash script needing pg_dump and the aws CLI, which the"
+    " project's image (images.backup) does not have: each pod exits 127"
+    " ('pg_dump: command not found') and the Job fails with BackoffLimitExceeded",
+)
+def test_backup_job_started_now_writes_a_dump_to_s3(installation: Installation) -> None:
+    job = f"{NAME}-backup-now-{uuid.uuid4().hex[:6]}"
+    installation.cluster.run(
+        "create", "job", job, f"--from=cronjob/{NAME}-backup", "-n", installation.namespace
+    )
+
+    outcome = wait_for(f"job {job} finished", lambda: finished(installation, job), timeout=300)
+    codes = exit_codes(installation, job)
+    print(f"backup job {job}: {json.dumps(outcome)}, pod exit codes {codes}")
+
+    assert codes, "no backup pod terminated"
+    # The Job's condition is the script's real exit status, not a simulated one.
+    assert (outcome["type"] == "Complete") == (codes[-1] == 0)
+    assert outcome["type"] == "Complete", f"exit codes {codes}"
+    listed = installation.s3.list_objects_v2(Bucket=installation.bucket, Prefix=f"backups/{NAME}/")
+    dumps = [o for o in listed.get("Contents", []) if o["Key"].endswith(".dump")]
+    assert dumps and all(o["Size"] > 0 for o in dumps)
