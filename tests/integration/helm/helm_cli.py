@@ -14,6 +14,23 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CHART = REPO_ROOT / "charts" / "photostore-operator"
 T = TypeVar("T")
+PHOTOSTORAGE = "photos"
+# A deployment guide's values, sized for kwok: the PhotoStorage the release creates.
+KWOK_VALUES = {
+    "photoStorage": {
+        "create": True,
+        "name": PHOTOSTORAGE,
+        "api": {"replicas": 2, "autoscaling": {"enabled": False}},
+        "processor": {"replicas": 2, "gpu": {"enabled": True, "nodeType": "nvidia-tesla-t4"}},
+        "quota": {"gpus": 4},
+        "database": {"host": "postgres.example", "secretName": "photostore-db",
+                     "sslMode": "disable"},
+        "redis": {"host": "redis.example"},
+        "kafka": {"brokers": ["kafka.example:9092"], "manageTopic": False,
+                  "topics": {"photoUpload": {"partitions": 4}}},
+        "storage": {"bucket": "photos", "secretName": "photostore-s3"},
+    }
+}  # fmt: skip
 # What Helm's templates add to the plain manifests' objects: the release that owns them.
 RELEASE_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "helm.sh/chart")
 
@@ -73,10 +90,12 @@ class Helm:
             run([self.helm_path, "template", release, str(CHART), "-n", namespace, *args]).stdout
         )
 
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [self.kubectl_path, "--kubeconfig", self.kubeconfig, *args],
-            capture_output=True, text=True, timeout=60, check=False,
+            input=stdin, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         if check and done.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {done.stderr}")
@@ -97,3 +116,37 @@ class Helm:
         args = ["auth", "can-i", verb, resource, "-n", namespace, "--as", who]
         done = self.kubectl(*args, *(["--subresource", sub] if sub else []), check=False)
         return done.stdout.strip() == "yes"
+
+    def token_kubeconfig(self, namespace: str, account: str, path: Path) -> Path:
+        """A kubeconfig holding only a bound token of the ServiceAccount (no certificate)."""
+        token = self.kubectl("create", "token", account, "-n", namespace,
+                             "--duration", "1h").stdout.strip()  # fmt: skip
+        admin = yaml.safe_load(Path(self.kubeconfig).read_text())["clusters"][0]["cluster"]
+        cluster = {
+            "server": admin["server"],
+            "certificate-authority": admin["certificate-authority"],
+        }
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "local", "cluster": cluster}],
+                    "users": [{"name": account, "user": {"token": token}}],
+                    "contexts": [
+                        {"name": account, "context": {"cluster": "local", "user": account}}
+                    ],
+                    "current-context": account,
+                }
+            )
+        )
+        path.chmod(0o600)
+        return path
+
+    def wait_ready(self, name: str, namespace: str, timeout: float = 90) -> None:
+        def ready() -> bool:
+            found = self.get("photostorage", name, namespace) or {}
+            conditions = (found.get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+        wait_for(f"PhotoStorage {namespace}/{name} Ready", ready, timeout)

@@ -18,27 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_cli import CHART, Helm, wait_for
+from helm_cli import CHART, KWOK_VALUES, PHOTOSTORAGE, Helm
 from kopf.testing import KopfRunner
 
 CRD = "photostorages.photos.example.com"
-PHOTOSTORAGE = "photos"
-# A deployment guide's values, sized for kwok: the PhotoStorage the release creates.
-VALUES = {
-    "photoStorage": {
-        "create": True,
-        "name": PHOTOSTORAGE,
-        "api": {"replicas": 2, "autoscaling": {"enabled": False}},
-        "processor": {"replicas": 2, "gpu": {"enabled": True, "nodeType": "nvidia-tesla-t4"}},
-        "quota": {"gpus": 4},
-        "database": {"host": "postgres.example", "secretName": "photostore-db",
-                     "sslMode": "disable"},
-        "redis": {"host": "redis.example"},
-        "kafka": {"brokers": ["kafka.example:9092"], "manageTopic": False,
-                  "topics": {"photoUpload": {"partitions": 4}}},
-        "storage": {"bucket": "photos", "secretName": "photostore-s3"},
-    }
-}  # fmt: skip
 
 
 @dataclass
@@ -47,6 +30,7 @@ class Release:
     namespace: str
     fullname: str
     values: Path
+    notes: str = ""
 
     @property
     def account(self) -> str:
@@ -58,10 +42,12 @@ def release(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
     suffix = uuid.uuid4().hex[:6]
     name = f"ps-helm-{suffix}"
     values = tmp_path_factory.mktemp("helm") / "values.yaml"
-    values.write_text(yaml.safe_dump(VALUES))
+    values.write_text(yaml.safe_dump(KWOK_VALUES))
     rel = Release(name, f"ps-helm-{suffix}", f"{name}-photostore-operator", values)
-    helm.helm("install", name, str(CHART), "-n", rel.namespace, "--create-namespace",
-              "-f", str(values), "--wait", "--timeout", "180s", timeout=240)  # fmt: skip
+    installed = helm.helm("install", name, str(CHART), "-n", rel.namespace,
+                          "--create-namespace", "-f", str(values),
+                          "--wait", "--timeout", "180s", timeout=240)  # fmt: skip
+    rel.notes = installed.stdout
     yield rel
     helm.helm("uninstall", name, "-n", rel.namespace, "--ignore-not-found")
     helm.kubectl("delete", "namespace", rel.namespace, "--wait=false", check=False)
@@ -92,6 +78,9 @@ def test_install_waits_for_the_operator_on_kwok_nodes(helm: Helm, release: Relea
         assert node and node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
     assert helm.get("clusterkopfpeering", release.fullname)
     assert helm.get("crd", CRD)
+    # NOTES.txt tells what `helm uninstall` leaves behind.
+    assert f"`helm uninstall {release.name}` removes the operator" in release.notes
+    assert "leaves:\n- the CRDs" in release.notes
 
 
 def test_operator_account_holds_the_chart_rbac(helm: Helm, release: Release) -> None:
@@ -105,48 +94,19 @@ def test_operator_account_holds_the_chart_rbac(helm: Helm, release: Release) -> 
     assert not helm.can_i(who, "update", "photostorages", namespace)
 
 
-def token_kubeconfig(helm: Helm, release: Release, path: Path) -> Path:
-    """A kubeconfig holding only a bound token of the release's ServiceAccount."""
-    token = helm.kubectl("create", "token", release.fullname, "-n", release.namespace,
-                         "--duration", "1h").stdout.strip()  # fmt: skip
-    admin = yaml.safe_load(Path(helm.kubeconfig).read_text())["clusters"][0]["cluster"]
-    server, ca = admin["server"], admin["certificate-authority"]
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "local", "cluster": {"server": server,
-                                                           "certificate-authority": ca}}],
-                "users": [{"name": "operator", "user": {"token": token}}],
-                "contexts": [{"name": "operator",
-                              "context": {"cluster": "local", "user": "operator"}}],
-                "current-context": "operator",
-            }
-        )
-    )  # fmt: skip
-    path.chmod(0o600)
-    return path
-
-
 def test_chart_photostorage_is_admitted_and_ready_under_the_chart_account(
     helm: Helm, release: Release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ps = helm.get("photostorage", PHOTOSTORAGE, release.namespace)
     assert ps, "the release's PhotoStorage was not admitted"
     assert ps["spec"]["kafka"]["partitions"] == 4  # kafka.topics.photoUpload.partitions
-    monkeypatch.setenv("KUBECONFIG", str(token_kubeconfig(helm, release, tmp_path / "kc")))
+    kubeconfig = helm.token_kubeconfig(release.namespace, release.fullname, tmp_path / "kc")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("PHOTOSTORE_OPERATOR_METRICS_PORT", "0")
     monkeypatch.setenv("PHOTOSTORE_OPERATOR_LIVENESS", "")
     args = ["run", "-m", "photostore.operator", "--standalone", "--namespace", release.namespace]
     with KopfRunner(args, timeout=120) as runner:
-
-        def ready() -> bool:
-            found = helm.get("photostorage", PHOTOSTORAGE, release.namespace) or {}
-            conditions = (found.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-        wait_for("the release's PhotoStorage Ready", ready, timeout=90)
+        helm.wait_ready(PHOTOSTORAGE, release.namespace)
         assert helm.get("deployment", f"{PHOTOSTORAGE}-api", release.namespace)
     assert runner.exception is None, runner.output
     assert "Forbidden" not in runner.output, runner.output
