@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from photostore.local_env import env_file, read_env_file
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -57,6 +59,7 @@ def test_status_lists_the_real_node_and_the_services_for_pods(env: dict[str, str
     assert {"postgres", "redis", "kafka", "s3"} <= services
 
 
+@pytest.mark.timeout(1200)  # helm's cold build, when the environment is older than it
 def test_up_builds_helm_and_names_it_in_var_env(env: dict[str, str]) -> None:
     done = subprocess.run(
         [str(REPO_ROOT / "hack/env/up.sh")],

@@ -12,7 +12,7 @@ from helm_cli import REPO_ROOT, Helm
 @pytest.fixture(scope="session")
 def helm_path(env: dict[str, str]) -> str:
     """var/env's HELM; building it first when missing (a no-op once built)."""
-    subprocess.run([str(REPO_ROOT / "hack/env/build-k8s.sh"), "helm"], check=True, timeout=1200)
+    subprocess.run([str(REPO_ROOT / "hack/env/build-k8s.sh"), "helm"], check=True, timeout=850)
     path = subprocess.run(
         ["bash", "-c", 'source hack/env/common.sh && echo "$HELM_BIN/helm"'],
         cwd=REPO_ROOT, capture_output=True, text=True, check=True,

@@ -15,6 +15,9 @@ from helm_cli import CHART, REPO_ROOT, Helm, documents, keyed, without_release_l
 from photostore.operator.rbac import namespaced_roles
 from photostore.operator.spec import PhotoStorageSpec
 
+# The first test builds helm when the environment came up before helm joined it (minutes).
+pytestmark = pytest.mark.timeout(900)
+
 PLAIN = REPO_ROOT / "manifests" / "operator"
 GUIDE_VALUES = """
 photoStorage:

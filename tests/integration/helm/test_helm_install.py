@@ -21,6 +21,9 @@ import yaml
 from helm_cli import CHART, KWOK_VALUES, PHOTOSTORAGE, Helm
 from kopf.testing import KopfRunner
 
+# The first test builds helm when the environment came up before helm joined it (minutes).
+pytestmark = pytest.mark.timeout(900)
+
 CRD = "photostorages.photos.example.com"
 
 

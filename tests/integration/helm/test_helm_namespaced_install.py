@@ -15,6 +15,9 @@ from kopf.testing import KopfRunner
 
 from photostore.operator.rbac import rules
 
+# The first test builds helm when the environment came up before helm joined it (minutes).
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def namespaced(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
