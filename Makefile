@@ -66,11 +66,20 @@ lint: venv ## ruff, mypy (strict) and the import layers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-.PHONY: crd rbac
+.PHONY: crd rbac chart-files
+CHART := charts/photostore-operator
 crd: venv ## regenerate crds/photostorage.yaml from the pydantic spec
 	$(BIN)/python -m photostore crd > crds/photostorage.yaml
+	$(MAKE) chart-files
 rbac: venv ## regenerate the operator's ClusterRole from its registry of kinds
 	$(BIN)/python -m photostore rbac > manifests/operator/rbac.yaml
+	$(MAKE) chart-files
+# Helm reads only files inside the chart: it holds copies (a unit test keeps them equal).
+chart-files: venv ## copy the CRDs, RBAC and monitoring manifests into the Helm chart
+	cp crds/photostorage.yaml manifests/operator/peering-crds.yaml $(CHART)/crds/
+	cp manifests/operator/rbac.yaml manifests/operator/user-roles.yaml $(CHART)/files/
+	cp manifests/monitoring/prometheus-rules.yaml manifests/monitoring/grafana-dashboard.json $(CHART)/files/
+	$(BIN)/python -m photostore rbac --namespace NAMESPACE > $(CHART)/files/rbac-namespaced.yaml
 
 .PHONY: bench-operator bench-api bench-processor bench-backup
 bench-operator: venv env ## operator: apply to Ready, self-healing, 100 resources

@@ -96,6 +96,21 @@ build_coredns() {
   log "built coredns in $((SECONDS - started))s"
 }
 
+# Helm, for the chart under charts/: `go install` of its command with the version stamped the
+# way Helm's own Makefile does, so that `helm version` names it.
+build_helm() {
+  local out="$HELM_BIN" started=$SECONDS
+  [[ -x "$out/helm" ]] && { log "helm $HELM_VERSION already built"; return; }
+  take_build_lock
+  [[ -x "$out/helm" ]] && return
+  mkdir -p "$out"
+  log "building helm $HELM_VERSION"
+  GOBIN="$out" GOFLAGS=-buildvcs=false go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  log "built helm in $((SECONDS - started))s"
+}
+
 go_install() { # NAME VERSION PACKAGE OUTDIR
   local name=$1 version=$2 pkg=$3 out=$4
   [[ -x "$out/$name" ]] && { log "$name $version already built"; return; }
@@ -110,6 +125,7 @@ case "${1:-all}" in
   kubernetes) build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
   node) build_kubernetes kubelet kube-proxy; build_coredns ;;
   coredns) build_coredns ;;
+  helm) build_helm ;;
   kwok) go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "$KWOK_BIN" ;;
   versitygw) go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_BIN" ;;
   all)
@@ -117,6 +133,7 @@ case "${1:-all}" in
     go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "$KWOK_BIN"
     go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_BIN"
     build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+    build_helm
     ;;
-  *) die "usage: $0 [all|etcd|kubernetes|node|coredns|kwok|versitygw]" ;;
+  *) die "usage: $0 [all|etcd|kubernetes|node|coredns|kwok|versitygw|helm]" ;;
 esac

@@ -248,6 +248,7 @@ write_env_file() {
 # Written by hack/env/up.sh: connection settings of the local environment.
 KUBECONFIG=$VAR_DIR/kubeconfig
 KUBECTL=$K8S_BIN/kubectl
+HELM=$HELM_BIN/helm
 PHOTOSTORE_DATABASE_URL=postgresql://photostore:$PG_PASSWORD@127.0.0.1:$PG_PORT/photostore
 PHOTOSTORE_REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0
 PHOTOSTORE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
@@ -271,6 +272,8 @@ ENV
 
 if "$ENV_DIR/status.sh" --quiet "${parts[@]}"; then
   # var/env is rewritten all the same: an older checkout's up.sh may have written it.
+  # Helm joined the install step later: an environment already up still gets it (cached).
+  wants kubernetes && "$ENV_DIR/build-k8s.sh" helm
   write_env_file
   log "already up: ${parts[*]}"; exit 0
 fi

@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from photostore.local_env import env_file, read_env_file
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -53,3 +57,20 @@ def test_status_lists_the_real_node_and_the_services_for_pods(env: dict[str, str
     assert node.split()[1] == "Ready"
     services = {line.split()[0] for line in lines[lines.index(node) + 1 :] if line.strip()}
     assert {"postgres", "redis", "kafka", "s3"} <= services
+
+
+@pytest.mark.timeout(1200)  # helm's cold build, when the environment is older than it
+def test_up_builds_helm_and_names_it_in_var_env(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [str(REPO_ROOT / "hack/env/up.sh")],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    helm = read_env_file(env_file())["HELM"]
+    version = subprocess.run(
+        [helm, "version", "--short"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert version.stdout.startswith("v3."), version.stdout
