@@ -92,7 +92,10 @@ def test_operator_account_holds_the_chart_rbac(helm: Helm, release: Release) -> 
     assert helm.can_i(who, "create", "deployments", "default")  # cluster-wide install
     assert helm.can_i(who, "patch", "photostorages/status", namespace)
     assert helm.can_i(who, "patch", "clusterkopfpeerings", "")
-    assert not helm.can_i(who, "get", "secrets", namespace)
+    # The storage Secret's keys are read by name (the bucket); Secrets are never listed.
+    assert helm.can_i(who, "get", "secrets", namespace)
+    assert not helm.can_i(who, "list", "secrets", namespace)
+    assert not helm.can_i(who, "create", "secrets", namespace)
     assert not helm.can_i(who, "delete", "namespaces", "")
     assert not helm.can_i(who, "update", "photostorages", namespace)
 
