@@ -50,5 +50,14 @@ if ((!quiet && !down)) && wants node; then
   echo
   echo "Services for pods (the host's servers on $NODE_GATEWAY):"
   "$K8S_BIN/kubectl" --kubeconfig "$kc" get services -n photostore -o wide 2>/dev/null
+  # The photo APIs the operator runs (make demo's among them), reachable from this machine.
+  apis=$("$K8S_BIN/kubectl" --kubeconfig "$kc" get services -A \
+    -l app.kubernetes.io/component=api,app.kubernetes.io/managed-by=photostore-operator \
+    -o jsonpath='{range .items[*]}  {.metadata.namespace}/{.metadata.name}: http://{.spec.clusterIP}:{.spec.ports[0].port}{"\n"}{end}' 2>/dev/null)
+  if [[ -n "$apis" ]]; then
+    echo
+    echo "Photo APIs (ClusterIP, reachable from this machine through kube-proxy):"
+    echo "$apis"
+  fi
 fi
 exit $down

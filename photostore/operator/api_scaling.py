@@ -9,10 +9,11 @@ jumping in when autoscaling is later switched off.
 
 from __future__ import annotations
 
+from photostore.operator import reasons
 from photostore.operator.conditions import Finding
 from photostore.operator.spec import ApiSpec, PhotoStorage
 
-REPLICAS_IGNORED = "ReplicasIgnored"
+REPLICAS_IGNORED = reasons.REPLICAS_IGNORED
 DEFAULT_REPLICAS = ApiSpec.model_fields["replicas"].default
 
 
@@ -23,7 +24,7 @@ def replicas_finding(ps: PhotoStorage) -> Finding | None:
         return None
     if api.replicas == DEFAULT_REPLICAS:
         message = "the HorizontalPodAutoscaler decides the API's replicas"
-        return Finding(REPLICAS_IGNORED, False, "AsExpected", message)
+        return Finding(REPLICAS_IGNORED, False, reasons.AS_EXPECTED, message)
     message = (
         f"spec.api.replicas={api.replicas} (what kubectl scale sets) has no effect while"
         f" api.autoscaling is enabled: the HorizontalPodAutoscaler keeps"
@@ -31,4 +32,4 @@ def replicas_finding(ps: PhotoStorage) -> Finding | None:
         f" api.autoscaling.minReplicas/maxReplicas, or disable autoscaling to run"
         f" {api.replicas} pods."
     )
-    return Finding(REPLICAS_IGNORED, True, "AutoscalingEnabled", message)
+    return Finding(REPLICAS_IGNORED, True, reasons.AUTOSCALING_ENABLED, message)

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from photostore.operator import reasons
 from photostore.operator.conditions import Finding
 from photostore.operator.spec import PhotoStorage
 
 Obj = dict[str, Any]
-BACKUP_HEALTHY = "BackupHealthy"
-BACKUP_VERIFIED = "BackupVerified"
+BACKUP_HEALTHY = reasons.BACKUP_HEALTHY
+BACKUP_VERIFIED = reasons.BACKUP_VERIFIED
 GRACE = timedelta(hours=2)
 MACRO_HOURS = {"@yearly": 24 * 366, "@annually": 24 * 366, "@monthly": 24 * 31,
                "@weekly": 24 * 7, "@daily": 24, "@midnight": 24, "@hourly": 1}  # fmt: skip
@@ -131,30 +132,30 @@ def _healthy(
     last_good = status.get("lastSuccessfulTime")
     if bad and (not last_good or bad[0] > last_good):
         message = f"backup Job {bad[1]} failed at {bad[0]}: {bad[2]}".rstrip(": ")
-        return Finding(BACKUP_HEALTHY, False, "LastBackupFailed", message)
+        return Finding(BACKUP_HEALTHY, False, reasons.LAST_BACKUP_FAILED, message)
     limit = max_age(ps)
     newest = _parse(last_good) if last_good else None
     if newest is None and since and now - _parse(since) <= limit:
         message = f"no backup yet; the first is due within {_hours(limit)} of the schedule"
-        return Finding(BACKUP_HEALTHY, True, "AwaitingFirstBackup", message)
+        return Finding(BACKUP_HEALTHY, True, reasons.AWAITING_FIRST_BACKUP, message)
     if newest is None or now - newest > limit:
         age = "none" if newest is None else f"the newest is from {last_good}"
         message = f"no successful backup within {_hours(limit)} ({age})"
-        return Finding(BACKUP_HEALTHY, False, "NoBackupWithinSchedule", message)
+        return Finding(BACKUP_HEALTHY, False, reasons.NO_BACKUP_WITHIN_SCHEDULE, message)
     message = f"backup Job {status.get('lastSuccessfulJob')} succeeded at {last_good}"
-    return Finding(BACKUP_HEALTHY, True, "LastBackupSucceeded", message)
+    return Finding(BACKUP_HEALTHY, True, reasons.LAST_BACKUP_SUCCEEDED, message)
 
 
 def _verified(status: Obj, bad: tuple[str, str, str] | None) -> Finding:
     last_good = status.get("lastVerifiedTime")
     if bad and (not last_good or bad[0] > last_good):
         message = f"verification Job {bad[1]} failed at {bad[0]}: {bad[2]}".rstrip(": ")
-        return Finding(BACKUP_VERIFIED, False, "VerificationFailed", message)
+        return Finding(BACKUP_VERIFIED, False, reasons.VERIFICATION_FAILED, message)
     if not last_good:
         message = "no backup has been restored and checked against its manifest yet"
-        return Finding(BACKUP_VERIFIED, False, "NotVerifiedYet", message)
+        return Finding(BACKUP_VERIFIED, False, reasons.NOT_VERIFIED_YET, message)
     message = f"a restore matched its manifest at {last_good} (Job {status['lastVerifiedJob']})"
-    return Finding(BACKUP_VERIFIED, True, "Verified", message)
+    return Finding(BACKUP_VERIFIED, True, reasons.VERIFIED, message)
 
 
 def _hours(span: timedelta) -> str:

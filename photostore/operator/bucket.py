@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from photostore.operator import reasons
 from photostore.operator.background import check_in_background, stop_check
 from photostore.operator.builders.common import digest
 from photostore.operator.conditions import Finding
@@ -24,7 +25,7 @@ from photostore.operator.state import Operator
 from photostore.operator.workqueue import Key
 from photostore.storage import create_s3_client
 
-STORAGE_READY = "StorageReady"
+STORAGE_READY = reasons.STORAGE_READY
 RULE_ID = "photostore-originals-to-colder-classes"
 ORIGINALS_PREFIX = "originals/"
 NOT_IMPLEMENTED = {"NotImplemented", "501"}
@@ -81,7 +82,9 @@ def ensure_bucket(access: BucketAccess, bucket: str, rules: list[dict[str, Any]]
             made = True
         said = f"bucket {bucket} {'created' if made else 'exists'}"
         if rules is None:
-            return Finding(STORAGE_READY, True, "BucketReady", f"{said}; lifecycle not managed")
+            return Finding(
+                STORAGE_READY, True, reasons.BUCKET_READY, f"{said}; lifecycle not managed"
+            )
         try:
             s3.put_bucket_lifecycle_configuration(
                 Bucket=bucket,
@@ -94,18 +97,20 @@ def ensure_bucket(access: BucketAccess, bucket: str, rules: list[dict[str, Any]]
                     f" (PutBucketLifecycleConfiguration: {_code(error)}): originals are not moved"
                     " to colder classes; set storage.lifecycle.enabled=false to stop asking"
                 )
-                return Finding(STORAGE_READY, False, "NotSupportedByStore", message)
+                return Finding(STORAGE_READY, False, reasons.NOT_SUPPORTED_BY_STORE, message)
             raise
         applied = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         if [r.get("ID") for r in applied] != [r["ID"] for r in rules]:
             return Finding(
-                STORAGE_READY, False, "LifecycleNotApplied", f"{said}; read back {applied}"
+                STORAGE_READY, False, reasons.LIFECYCLE_NOT_APPLIED, f"{said}; read back {applied}"
             )
-        return Finding(STORAGE_READY, True, "LifecycleApplied", f"{said}; lifecycle rules applied")
+        return Finding(
+            STORAGE_READY, True, reasons.LIFECYCLE_APPLIED, f"{said}; lifecycle rules applied"
+        )
     except ClientError as error:
-        return Finding(STORAGE_READY, False, "StorageUnavailable", f"{bucket}: {error}")
+        return Finding(STORAGE_READY, False, reasons.STORAGE_UNAVAILABLE, f"{bucket}: {error}")
     except BotoCoreError as error:
-        return Finding(STORAGE_READY, False, "StorageUnavailable", f"{bucket}: {error}")
+        return Finding(STORAGE_READY, False, reasons.STORAGE_UNAVAILABLE, f"{bucket}: {error}")
 
 
 def _decoded(secret: dict[str, Any], key: str) -> str:
@@ -122,7 +127,7 @@ async def check_bucket(op: Operator, key: Key, ps: PhotoStorage) -> Finding | No
     if secret is None:
         stop_check(op, key, "bucket")
         message = f"Secret {storage.secret_name} (spec.storage.secretName) not found"
-        return Finding(STORAGE_READY, False, "SecretNotFound", message)
+        return Finding(STORAGE_READY, False, reasons.SECRET_NOT_FOUND, message)
     access = BucketAccess(
         storage.region,
         storage.endpoint,

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from photostore.operator import reasons
 from photostore.operator.health import WorkloadHealth
-from photostore.operator.migration import FAILED_REASON as MIGRATION_FAILED
 from photostore.operator.migration import MigrationState
 
-READY = "Ready"
-PROGRESSING = "Progressing"
-DEGRADED = "Degraded"
-API_READY = "ApiReady"
-PROCESSOR_READY = "ProcessorReady"
+READY = reasons.READY
+PROGRESSING = reasons.PROGRESSING
+DEGRADED = reasons.DEGRADED
+API_READY = reasons.API_READY
+PROCESSOR_READY = reasons.PROCESSOR_READY
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Finding:
 
 def _part(kind: str, health: WorkloadHealth) -> Finding:
     if health.complete:
-        return Finding(kind, True, "RolloutComplete", health.message)
-    return Finding(kind, False, health.problem_reason or "RollingOut", health.message)
+        return Finding(kind, True, reasons.ROLLOUT_COMPLETE, health.message)
+    return Finding(kind, False, health.problem_reason or reasons.ROLLING_OUT, health.message)
 
 
 def _migrating(migration: MigrationState) -> WorkloadHealth:
@@ -51,9 +51,9 @@ def findings(
     parts = {"api": api, "processor": processor}
     problems: list[tuple[str, str]] = []
     if apply_errors:
-        problems.append(("ApplyFailed", "; ".join(apply_errors)))
+        problems.append((reasons.APPLY_FAILED, "; ".join(apply_errors)))
     if migration is not None and migration.failed:
-        problems.append((MIGRATION_FAILED, migration.message))
+        problems.append((reasons.MIGRATION_FAILED, migration.message))
     for part, health in parts.items():
         if health.problem_reason:
             problems.append((health.problem_reason, f"{part}: {health.message}"))
@@ -62,20 +62,24 @@ def findings(
         behind.insert(0, "migration")
         parts = {"migration": _migrating(migration), **parts}
     if not problems and not behind:
-        ready = Finding(READY, True, "AllComponentsReady", "API and processors are available")
-        progressing = Finding(PROGRESSING, False, "RolloutComplete", "Nothing left to roll out")
+        ready = Finding(
+            READY, True, reasons.ALL_COMPONENTS_READY, "API and processors are available"
+        )
+        progressing = Finding(
+            PROGRESSING, False, reasons.ROLLOUT_COMPLETE, "Nothing left to roll out"
+        )
     else:
         detail = "; ".join(f"{part}: {parts[part].message}" for part in behind)
-        reason = problems[0][0] if problems else "ComponentsNotReady"
+        reason = problems[0][0] if problems else reasons.COMPONENTS_NOT_READY
         ready = Finding(READY, False, reason, problems[0][1] if problems else detail)
         if problems:
-            progressing = Finding(PROGRESSING, False, "RolloutStalled", problems[0][1])
+            progressing = Finding(PROGRESSING, False, reasons.ROLLOUT_STALLED, problems[0][1])
         else:
-            progressing = Finding(PROGRESSING, True, "RollingOut", detail)
+            progressing = Finding(PROGRESSING, True, reasons.ROLLING_OUT, detail)
     if problems:
         degraded = Finding(DEGRADED, True, problems[0][0], "; ".join(m for _, m in problems))
     else:
-        degraded = Finding(DEGRADED, False, "AsExpected", "No failures seen")
+        degraded = Finding(DEGRADED, False, reasons.AS_EXPECTED, "No failures seen")
     return [
         ready,
         progressing,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from photostore.operator import reasons
+
 Obj = dict[str, Any]
 
 
@@ -35,8 +37,8 @@ def _condition(obj: Obj, kind: str) -> Obj | None:
 
 def _quota_reason(message: str) -> str:
     if "exceeded quota" not in message:
-        return "FailedCreate"
-    return "GPUQuotaExceeded" if "nvidia.com/gpu" in message else "QuotaExceeded"
+        return reasons.FAILED_CREATE
+    return reasons.GPU_QUOTA_EXCEEDED if "nvidia.com/gpu" in message else reasons.QUOTA_EXCEEDED
 
 
 def deployment_problem(deployment: Obj) -> tuple[str, str] | None:
@@ -49,9 +51,9 @@ def deployment_problem(deployment: Obj) -> tuple[str, str] | None:
     if (
         progressing
         and progressing.get("status") == "False"
-        and progressing.get("reason") == "ProgressDeadlineExceeded"
+        and progressing.get("reason") == reasons.PROGRESS_DEADLINE_EXCEEDED
     ):
-        return "ProgressDeadlineExceeded", str(progressing.get("message", ""))
+        return reasons.PROGRESS_DEADLINE_EXCEEDED, str(progressing.get("message", ""))
     return None
 
 
@@ -59,12 +61,12 @@ def deployment_problem(deployment: Obj) -> tuple[str, str] | None:
 # Degraded reason. ErrImagePull and ImagePullBackOff alternate while the kubelet retries a
 # pull, so both read as ImagePullBackOff and the condition does not flap between them.
 WAITING_PROBLEMS = {
-    "CrashLoopBackOff": "CrashLoopBackOff",
-    "ImagePullBackOff": "ImagePullBackOff",
-    "ErrImagePull": "ImagePullBackOff",
-    "InvalidImageName": "InvalidImageName",
-    "CreateContainerConfigError": "CreateContainerConfigError",
-    "CreateContainerError": "CreateContainerError",
+    "CrashLoopBackOff": reasons.CRASH_LOOP_BACK_OFF,
+    "ImagePullBackOff": reasons.IMAGE_PULL_BACK_OFF,
+    "ErrImagePull": reasons.IMAGE_PULL_BACK_OFF,
+    "InvalidImageName": reasons.INVALID_IMAGE_NAME,
+    "CreateContainerConfigError": reasons.CREATE_CONTAINER_CONFIG_ERROR,
+    "CreateContainerError": reasons.CREATE_CONTAINER_ERROR,
 }
 
 
@@ -75,7 +77,10 @@ def pod_problem(pods: list[Obj]) -> tuple[str, str] | None:
         name = pod.get("metadata", {}).get("name", "?")
         scheduled = _condition(pod, "PodScheduled")
         if (scheduled or {}).get("reason") == "Unschedulable":
-            return "Unschedulable", f"pod {name}: {(scheduled or {}).get('message', '')}".strip()
+            return (
+                reasons.UNSCHEDULABLE,
+                f"pod {name}: {(scheduled or {}).get('message', '')}".strip(),
+            )
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         for container in statuses:
             waiting = (container.get("state") or {}).get("waiting") or {}
@@ -136,7 +141,7 @@ def with_gpu_quota(health: WorkloadHealth, per_pod: int, quota_gpus: int) -> Wor
         f"exceeded quota: {health.wanted} processors x {per_pod} nvidia.com/gpu need {needed}, "
         f"the namespace quota allows {quota_gpus}"
     )
-    return replace(health, problem_reason="GPUQuotaExceeded", message=message)
+    return replace(health, problem_reason=reasons.GPU_QUOTA_EXCEEDED, message=message)
 
 
 def with_min_replicas(health: WorkloadHealth, min_replicas: int) -> WorkloadHealth:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 Obj = dict[str, Any]
-FAILED_REASON = "MigrationFailed"
 
 
 @dataclass(frozen=True)

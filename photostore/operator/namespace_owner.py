@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from photostore.operator import reasons
 from photostore.operator.conditions import DEGRADED, PROGRESSING, READY, Finding
 
-REASON = "NamespaceAlreadyManaged"
+REASON = reasons.NAMESPACE_ALREADY_MANAGED
 
 
 def manager_of(photostorages: list[dict[str, Any]]) -> str | None:

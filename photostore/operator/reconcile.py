@@ -7,7 +7,7 @@ import time
 
 from pydantic import ValidationError
 
-from photostore.operator import conditions, recorder
+from photostore.operator import conditions, reasons, recorder
 from photostore.operator.api_scaling import replicas_finding
 from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.bucket import check_bucket
@@ -68,7 +68,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     try:
         ps = parse(body)
     except ValidationError as error:  # the schema should make this impossible; say so loudly
-        await op.events.record(body, recorder.WARNING, "InvalidSpec", str(error))
+        await op.events.record(body, recorder.WARNING, reasons.INVALID_SPEC, str(error))
         return None
     patch = finalizer_patch(body, wants_topic_finalizer(ps))
     if patch is not None:

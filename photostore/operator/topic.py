@@ -18,13 +18,14 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported,
 )
 
 from photostore.events import dead_letter_topic
+from photostore.operator import reasons
 from photostore.operator.background import check_in_background, stop_check
 from photostore.operator.conditions import Finding
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.state import Operator
 from photostore.operator.workqueue import Key
 
-KAFKA_TOPIC_READY = "KafkaTopicReady"
+KAFKA_TOPIC_READY = reasons.KAFKA_TOPIC_READY
 
 
 def _admin(brokers: list[str], timeout: float) -> AdminClient:
@@ -47,9 +48,11 @@ def ensure_topics(
         # broker's default partition count.
         existing = admin.list_topics(timeout=timeout).topics
     except KafkaException as error:
-        return Finding(KAFKA_TOPIC_READY, False, "KafkaUnavailable", _describe(brokers, error))
+        return Finding(
+            KAFKA_TOPIC_READY, False, reasons.KAFKA_UNAVAILABLE, _describe(brokers, error)
+        )
     said: list[str] = []
-    reason = "TopicExists"
+    reason = reasons.TOPIC_EXISTS
     for name in (topic, dead_letter_topic(topic)):
         described = existing.get(name)
         try:
@@ -57,7 +60,7 @@ def ensure_topics(
                 new = NewTopic(name, num_partitions=partitions, replication_factor=replication)
                 admin.create_topics([new], request_timeout=timeout)[name].result(timeout=timeout)
                 said.append(f"created {name}: {partitions} partitions, replication {replication}")
-                reason = "TopicCreated"
+                reason = reasons.TOPIC_CREATED
                 continue
             current = len(described.partitions)
             if current < partitions:
@@ -66,14 +69,14 @@ def ensure_topics(
                     timeout=timeout
                 )
                 said.append(f"grew {name} from {current} to {partitions} partitions")
-                reason = "PartitionsAdded" if reason == "TopicExists" else reason
+                reason = reasons.PARTITIONS_ADDED if reason == reasons.TOPIC_EXISTS else reason
                 continue
         except KafkaException as error:
             message = _describe(brokers, error)
-            return Finding(KAFKA_TOPIC_READY, False, "TopicChangeFailed", message)
+            return Finding(KAFKA_TOPIC_READY, False, reasons.TOPIC_CHANGE_FAILED, message)
         if current > partitions:
             message = f"{name} has {current} partitions; Kafka cannot shrink it to {partitions}"
-            return Finding(KAFKA_TOPIC_READY, False, "PartitionsCannotShrink", message)
+            return Finding(KAFKA_TOPIC_READY, False, reasons.PARTITIONS_CANNOT_SHRINK, message)
         said.append(f"{name}: {current} partitions")
     return Finding(KAFKA_TOPIC_READY, True, reason, "; ".join(said))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from photostore.operator import recorder
+from photostore.operator import reasons, recorder
 from photostore.operator.backups import BackupReport, assess
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.jobs import (
@@ -40,7 +40,7 @@ async def backups(
         message = (
             f"backup Job {job['metadata']['name']} started for {BACKUP_NOW_ANNOTATION}={request}"
         )
-        await op.events.record(body, recorder.NORMAL, "BackupRequested", message)
+        await op.events.record(body, recorder.NORMAL, reasons.BACKUP_REQUESTED, message)
         previous["lastRequest"] = request
     backups, verifications = await asyncio.gather(
         op.kube.list(

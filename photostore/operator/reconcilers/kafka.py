@@ -10,7 +10,7 @@ import time
 from confluent_kafka import KafkaException
 
 from photostore.events import dead_letter_topic
-from photostore.operator import recorder
+from photostore.operator import reasons, recorder
 from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.children import PHOTOSTORAGE
 from photostore.operator.finalizers import (
@@ -41,10 +41,13 @@ async def release_topics(op: Operator, key: Key, body: Obj) -> float | None:
         await asyncio.to_thread(delete_topics, kafka["brokers"], topic)
     except KafkaException as error:
         message = f"topics {topic} and {dead_letter_topic(topic)} not deleted yet: {error}"
-        await op.events.record(body, recorder.WARNING, "TopicDeletionFailed", message)
+        await op.events.record(body, recorder.WARNING, reasons.TOPIC_DELETION_FAILED, message)
         return CHECK_RETRY
     await op.events.record(
-        body, recorder.NORMAL, "TopicsDeleted", f"deleted {topic} and {dead_letter_topic(topic)}"
+        body,
+        recorder.NORMAL,
+        reasons.TOPICS_DELETED,
+        f"deleted {topic} and {dead_letter_topic(topic)}",
     )
     patch = finalizer_patch(body, present=False)
     if patch is not None:

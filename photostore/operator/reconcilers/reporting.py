@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photostore.operator import conditions, recorder
+from photostore.operator import conditions, reasons, recorder
 from photostore.operator.api_scaling import REPLICAS_IGNORED
 from photostore.operator.backups import BACKUP_HEALTHY, BACKUP_VERIFIED
 from photostore.operator.children import PHOTOSTORAGE
@@ -25,7 +25,7 @@ async def write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
                 body, recorder.WARNING, condition["reason"], condition["message"]
             )
         elif condition["type"] == conditions.READY and condition["status"] == "True":
-            await op.events.record(body, recorder.NORMAL, "Ready", condition["message"])
+            await op.events.record(body, recorder.NORMAL, reasons.READY, condition["message"])
         elif condition["type"] == REPLICAS_IGNORED and condition["status"] == "True":
             await op.events.record(
                 body, recorder.WARNING, condition["reason"], condition["message"]

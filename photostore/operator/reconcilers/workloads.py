@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from photostore.operator import recorder
+from photostore.operator import reasons, recorder
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name, selector_labels
@@ -96,7 +96,7 @@ async def apply_children(
             what = f"{obj['kind']} {obj['metadata']['name']}"
             if isinstance(result, ApiError):
                 errors.append(f"{what}: {result.message}")
-                await op.events.record(body, recorder.WARNING, "ApplyFailed", errors[-1])
+                await op.events.record(body, recorder.WARNING, reasons.APPLY_FAILED, errors[-1])
                 continue
             if isinstance(result, BaseException):
                 raise result
@@ -118,9 +118,9 @@ async def apply_children(
                     )
     if created:  # one Event per pass, not one per child: a first apply creates a dozen
         message = "Created " + ", ".join(created)
-        await op.events.record(body, recorder.NORMAL, "Created", message)
+        await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
     for message in repaired:
-        await op.events.record(body, recorder.NORMAL, "DriftRepaired", message)
+        await op.events.record(body, recorder.NORMAL, reasons.DRIFT_REPAIRED, message)
     return live, errors, migration
 
 
@@ -200,7 +200,7 @@ async def delete_unwanted(
             deleted.append(f"{kind} {name}")
     if deleted:
         message = "Deleted " + ", ".join(deleted) + " (switched off in the spec)"
-        await op.events.record(body, recorder.NORMAL, "Deleted", message)
+        await op.events.record(body, recorder.NORMAL, reasons.DELETED, message)
     op.pruned_generation[key] = ps.generation
 
 
