@@ -49,3 +49,33 @@ def test_backup_job_started_now_writes_a_dump_to_s3(installation: Installation) 
     # A dump counts as a backup once its manifest, written last, is there.
     for dump in dumps:
         assert dump.removesuffix(".dump") + ".manifest.json" in keys
+
+
+def test_verification_restores_the_backup_and_the_photostorage_says_verified(
+    installation: Installation,
+) -> None:
+    """After a backup, the verification CronJob's Job restores it into a scratch database in
+    a real pod, and BackupVerified turns True naming that Job."""
+    cluster, namespace = installation.cluster, installation.namespace
+    backup = f"{NAME}-backup-first-{uuid.uuid4().hex[:6]}"
+    cluster.run("create", "job", backup, f"--from=cronjob/{NAME}-backup", "-n", namespace)
+    done = wait_for(f"job {backup} finished", lambda: finished(installation, backup), timeout=300)
+    assert done["type"] == "Complete", exit_codes(installation, backup)
+
+    verify = f"{NAME}-verify-now-{uuid.uuid4().hex[:6]}"
+    cluster.run("create", "job", verify, f"--from=cronjob/{NAME}-backup-verify", "-n", namespace)
+    outcome = wait_for(
+        f"job {verify} finished", lambda: finished(installation, verify), timeout=300
+    )
+    codes = exit_codes(installation, verify)
+    assert outcome["type"] == "Complete", f"verification exit codes {codes}"
+    listed = installation.s3.list_objects_v2(Bucket=installation.bucket, Prefix=f"backups/{NAME}/")
+    assert any(o["Key"].endswith(".verification.json") for o in listed.get("Contents", []))
+
+    # Jobs made by hand are not the CronJob's: nudge a status pass as any edit would.
+    cluster.run("annotate", "--overwrite", "photostorage", NAME, "-n", namespace,
+                f"e2e/nudge={verify}")  # fmt: skip
+    verified = cluster.wait_condition(
+        NAME, namespace, "BackupVerified", reason="Verified", timeout=120
+    )
+    assert verify in verified["message"]
