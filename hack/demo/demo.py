@@ -32,6 +32,7 @@ import psycopg
 import yaml
 from operator_identity import install_identity, request_token, token_kubeconfig
 from PIL import Image
+from real_node import real_node_spec, secret
 
 from photostore.events import dead_letter_topic, ensure_topics
 from photostore.local_env import env_file, read_env_file
@@ -122,73 +123,12 @@ def node_namespace(pool: str) -> dict[str, Any]:
     }
 
 
-def secret(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "type": "Opaque",
-        "stringData": data,
-    }
-
-
 def photostorage() -> dict[str, Any]:
-    """Sized for this machine: 2 API pods, 1 processor on the NumPy path (no GPU here).
-
-    The operator runs on this host, where the cluster's DNS names do not resolve, so the demo
-    makes the Kafka topic itself (`manageTopic: false`); the pods reach every server by the
-    Services of the namespace `photostore`.
-    """
-    image = {"repository": "photostore.local/photostore", "tag": "dev"}
     return {
         "apiVersion": "photos.example.com/v1alpha1",
         "kind": "PhotoStorage",
         "metadata": {"name": NAME, "namespace": NAMESPACE},
-        "spec": {
-            "images": {"api": image, "processor": image, "backup": image, "pullPolicy": "Never"},
-            "api": {
-                "replicas": 2,
-                "autoscaling": {"enabled": False},
-                "resources": {
-                    "requests": {"cpu": "50m", "memory": "192Mi"},
-                    "limits": {"cpu": "1", "memory": "1Gi"},
-                },
-                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
-                "rateLimit": {"requests": 200, "windowSeconds": 10},
-            },
-            "processor": {
-                "replicas": 1,
-                "gpu": {"enabled": False},
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "384Mi"},
-                    "limits": {"cpu": "2", "memory": "3Gi"},
-                },
-            },
-            "quota": {
-                "requests": {"cpu": "4", "memory": "8Gi"},
-                "limits": {"cpu": "16", "memory": "24Gi"},
-                "gpus": 0,
-            },
-            "database": {
-                "host": "postgres.photostore.svc",
-                "name": DATABASE,
-                "sslMode": "disable",
-                "secretName": "photostore-db",
-            },
-            "redis": {"host": "redis.photostore.svc", "secretName": "photostore-redis"},
-            "kafka": {
-                "brokers": ["kafka.photostore.svc:9092"],
-                "topic": TOPIC,
-                "partitions": 2,
-                "replicationFactor": 1,
-                "manageTopic": False,
-            },
-            "storage": {
-                "bucket": BUCKET,
-                "endpoint": "http://s3.photostore.svc:80",
-                "secretName": "photostore-s3",
-            },
-        },
+        "spec": real_node_spec(DATABASE, BUCKET, TOPIC, requests_per_10s=200),
     }
 
 
@@ -428,7 +368,7 @@ def run_demo() -> None:
         },
         "photostore-redis": {"password": redis_password},
     }.items():
-        kubectl.apply(secret(name, data))
+        kubectl.apply(secret(name, data, NAMESPACE))
     say(f"database {DATABASE} (empty: the migration Job makes the schema), bucket {BUCKET},"
         f" topic {TOPIC}")  # fmt: skip
 

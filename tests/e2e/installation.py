@@ -29,13 +29,13 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from PIL import Image
 from ps_cluster import REPO_ROOT, Cluster, wait_for
+from real_node import real_node_spec
+from real_node import secret as secret
 
 from photostore.events import admin_config
 from photostore.local_env import env_file
 
 NAME = "photos"
-IMAGE_REPOSITORY = "photostore.local/photostore"
-IMAGE_TAG = "dev"
 # Generous but bounded: two cores shared with other test runs start Python processes slowly.
 READY_TIMEOUT = 420
 PROCESSED_TIMEOUT = 300
@@ -52,70 +52,10 @@ def node_annotations(pool: str) -> dict[str, str]:
 
 
 def e2e_spec(database: str, bucket: str, topic: str) -> dict[str, Any]:
-    """A PhotoStorage sized for a two-core machine: 2 API pods, 1 processor on the NumPy path.
-
-    The topic is made by the fixture, not the operator (`manageTopic: false`): the operator
-    runs on this host, where the cluster's DNS names (kafka.photostore.svc) do not resolve.
-    """
-    image = {"repository": IMAGE_REPOSITORY, "tag": IMAGE_TAG}
-    return {
-        "images": {"api": image, "processor": image, "backup": image, "pullPolicy": "Never"},
-        "api": {
-            "replicas": 2,
-            "autoscaling": {"enabled": False},
-            "resources": {
-                "requests": {"cpu": "50m", "memory": "192Mi"},
-                "limits": {"cpu": "1", "memory": "1Gi"},
-            },
-            "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
-            "rateLimit": {"requests": 1000, "windowSeconds": 10},
-        },
-        "processor": {
-            "replicas": 1,
-            "gpu": {"enabled": False},
-            "resources": {
-                "requests": {"cpu": "100m", "memory": "384Mi"},
-                "limits": {"cpu": "2", "memory": "3Gi"},
-            },
-        },
-        "quota": {
-            "requests": {"cpu": "4", "memory": "8Gi"},
-            "limits": {"cpu": "16", "memory": "24Gi"},
-            "gpus": 0,
-        },
-        "database": {
-            "host": "postgres.photostore.svc",
-            "port": 5432,
-            "name": database,
-            "sslMode": "disable",
-            "secretName": "photostore-db",
-        },
-        "redis": {"host": "redis.photostore.svc", "secretName": "photostore-redis"},
-        "kafka": {
-            "brokers": ["kafka.photostore.svc:9092"],
-            "topic": topic,
-            "partitions": 2,
-            "replicationFactor": 1,
-            "manageTopic": False,
-        },
-        "storage": {
-            "bucket": bucket,
-            "endpoint": "http://s3.photostore.svc:80",
-            "secretName": "photostore-s3",
-        },
-        # Never due on its own during a test run; the test starts it by hand.
-        "backup": {"schedule": "0 3 1 1 *"},
-    }
-
-
-def secret(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name},
-        "type": "Opaque",
-        "stringData": data,
-    }
+    """The real-node PhotoStorage of `make demo`, its limits raised for the tests' load."""
+    spec = real_node_spec(database, bucket, topic, requests_per_10s=1000)
+    spec["backup"] = {"schedule": "0 3 1 1 *"}  # never due during a run: tests start it
+    return spec
 
 
 def jpeg(seed: int, size: tuple[int, int] = (640, 480)) -> bytes:
