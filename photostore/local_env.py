@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+from photostore.storage import create_s3_client
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,3 +31,13 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
         key, _, value = line.partition("=")
         settings[key.strip()] = value.strip().strip("'\"")
     return settings
+
+
+def s3_client(env: dict[str, str]) -> Any:
+    """A client of the environment's S3 server, with its generated keys."""
+    return create_s3_client(
+        region=env["PHOTOSTORE_S3_REGION"],
+        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
+        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
+        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
+    )

@@ -12,7 +12,8 @@ from psycopg.conninfo import make_conninfo
 
 from photostore.api.config import Settings as ApiSettings
 from photostore.db.migrate import apply_migrations
-from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
+from photostore.local_env import s3_client as s3_client
+from photostore.storage import delete_prefix, ensure_bucket
 
 
 def free_port() -> int:
@@ -34,15 +35,6 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
-def s3_client(env: dict[str, str]) -> Any:
-    return create_s3_client(
-        region=env["PHOTOSTORE_S3_REGION"],
-        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
-    )
 
 
 @contextmanager

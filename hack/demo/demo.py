@@ -35,8 +35,8 @@ from PIL import Image
 from real_node import real_node_spec, secret
 
 from photostore.events import dead_letter_topic, ensure_topics
-from photostore.local_env import env_file, read_env_file
-from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
+from photostore.local_env import env_file, read_env_file, s3_client
+from photostore.storage import delete_prefix, ensure_bucket
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "photostore-demo"
@@ -180,15 +180,6 @@ def start_operator(kubectl: Kubectl) -> Path:
 
 
 # --- the environment's servers ---------------------------------------------------------------
-
-
-def s3_client(env: dict[str, str]) -> Any:
-    return create_s3_client(
-        region=env["PHOTOSTORE_S3_REGION"],
-        endpoint=env["PHOTOSTORE_S3_ENDPOINT"],
-        access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
-        secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
-    )
 
 
 def recreate_database(admin_url: str) -> None:
