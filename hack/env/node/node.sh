@@ -239,6 +239,8 @@ node_up() {
     --hostname-override "$NODE_NAME" --node-ip "$NODE_GATEWAY" \
     --node-labels "$NODE_POOL_KEY=$NODE_POOL_VALUE" --v 1
   wait_for coredns 30 curl -sf -m 5 "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
+  # Healthy once its first sync wrote the Services' rules: until then no ClusterIP answers.
+  wait_for kube-proxy 60 curl -sf -m 5 "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
   wait_for "node $NODE_NAME Ready" 120 node_ready
   log "node $NODE_NAME up in $((SECONDS - started))s"
 }
