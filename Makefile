@@ -35,7 +35,7 @@ lock-gpu: ## re-resolve requirements-gpu.lock (the gpu extra, linux x86_64, Pyth
 	  -o requirements-gpu.lock
 
 .PHONY: env env-down env-status env-clean
-env: ## start the local environment (Kubernetes + kwok + a real node, PostgreSQL, Redis, Kafka, S3)
+env: ## start the local environment (Kubernetes + kwok + a real node, PostgreSQL + replica, Redis + Redis Cluster, 3 Kafka brokers, S3)
 	hack/env/up.sh
 env-down: ## stop the local environment
 	hack/env/down.sh

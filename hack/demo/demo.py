@@ -349,7 +349,7 @@ def run_demo() -> None:
     ensure_bucket(s3, BUCKET, env["PHOTOSTORE_S3_REGION"])
     delete_prefix(s3, BUCKET, "")
     ensure_topics(env["PHOTOSTORE_KAFKA_BROKERS"], [TOPIC, dead_letter_topic(TOPIC)],
-                  partitions=2, replication=1)  # fmt: skip
+                  partitions=2, replication=3)  # fmt: skip
     redis_password = urlparse(env["PHOTOSTORE_REDIS_URL"]).password or ""
     for name, data in {
         "photostore-db": {"username": admin.username or "", "password": admin.password or ""},

@@ -50,10 +50,10 @@ def real_node_spec(database: str, bucket: str, topic: str, requests_per_10s: int
         },
         "redis": {"host": "redis.photostore.svc", "secretName": "photostore-redis"},
         "kafka": {
-            "brokers": ["kafka.photostore.svc:9092"],
+            "brokers": [f"kafka-{i}.photostore.svc:9092" for i in (1, 2, 3)],
             "topic": topic,
             "partitions": 2,
-            "replicationFactor": 1,
+            "replicationFactor": 3,
             "manageTopic": False,
         },
         "storage": {

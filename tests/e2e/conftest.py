@@ -73,7 +73,7 @@ def installation(
         bucket = stack.enter_context(fresh_bucket(s3, f"e2e-{suffix}", env["PHOTOSTORE_S3_REGION"]))
 
         topics = [topic, dead_letter_topic(topic)]
-        ensure_topics(brokers, topics, partitions=2, replication=1)
+        ensure_topics(brokers, topics, partitions=2, replication=3)
         stack.callback(delete_topics, brokers, topics)
 
         secrets = {

@@ -33,10 +33,14 @@ def test_status_names_every_part_and_its_address(env: dict[str, str]) -> None:
     for part, address in [
         ("kube-apiserver", "https://127.0.0.1:"),
         ("postgres", "127.0.0.1:"),
-        ("kafka", "127.0.0.1:"),
+        ("postgres-replica", "127.0.0.1:"),
+        ("redis-cluster", env["PHOTOSTORE_NODE_GATEWAY"]),
+        ("kafka-1", "127.0.0.1:"),
+        ("kafka-2", "127.0.0.1:"),
+        ("kafka-3", "127.0.0.1:"),
         ("s3", "http://127.0.0.1:"),
     ]:
-        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(part))
+        line = next(line for line in done.stdout.splitlines() if line.split()[:1] == [part])
         assert line.split()[1] == "up" and address in line, line
 
 
@@ -56,7 +60,8 @@ def test_status_lists_the_real_node_and_the_services_for_pods(env: dict[str, str
     node = next(line for line in lines if line.startswith(env["PHOTOSTORE_NODE_NAME"]))
     assert node.split()[1] == "Ready"
     services = {line.split()[0] for line in lines[lines.index(node) + 1 :] if line.strip()}
-    assert {"postgres", "redis", "kafka", "s3"} <= services
+    assert {"postgres", "postgres-replica", "redis", "redis-cluster", "kafka", "s3"} <= services
+    assert {"kafka-1", "kafka-2", "kafka-3"} <= services
 
 
 @pytest.mark.timeout(1200)  # helm's cold build, when the environment is older than it
