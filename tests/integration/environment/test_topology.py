@@ -1,4 +1,4 @@
-"""The environment's clusters: a streaming PostgreSQL replica, a Redis Cluster, three Kafka brokers."""
+"""The environment's clusters: a PostgreSQL replica, a Redis Cluster, three Kafka brokers."""
 
 from __future__ import annotations
 
