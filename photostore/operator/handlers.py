@@ -68,6 +68,11 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     ours = OperatorSettings()
     configure(settings, ours)
     operator = Operator(kube=KubeClient(load_login(ours)), metrics=OperatorMetrics())
+    if not await operator.kube.allowed("list", "namespaces"):
+        # A namespaced install (Roles only): kopf would retry listing namespaces and CRDs
+        # across the cluster for about 45 s before it fell back to the namespaces it was
+        # given, and only then start watching.
+        settings.scanning.disabled = True
     memo.operator = operator
     memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
     memo.queue.start()

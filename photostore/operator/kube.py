@@ -148,6 +148,22 @@ class KubeClient:
         )
         return ApplyResult(obj=live, created=status == 201)
 
+    async def allowed(self, verb: str, resource: str, group: str = "") -> bool:
+        """May this login `verb` `resource` in every namespace? Asked with a
+        SelfSubjectAccessReview, which every authenticated user may create."""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group}},
+        }
+        _, answer = await self._request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            body=review,
+            content_type="application/json",
+        )
+        return bool(answer.get("status", {}).get("allowed"))
+
     async def serves(self, api_version: str, kind: str) -> bool:
         """Does the apiserver know this kind (e.g. a CRD that may not be installed)?"""
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"

@@ -46,6 +46,7 @@ def namespaced_operator(
     operator_kubeconfig: str,  # installs the shared identity: its namespace must exist
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> Iterator[KopfRunner]:
     token = cluster.run("create", "token", namespaced_account, "-n", NAMESPACE).stdout.strip()
     kubeconfig = token_kubeconfig(cluster, tmp_path / "kubeconfig", token)
@@ -55,6 +56,11 @@ def namespaced_operator(
     with KopfRunner(args, timeout=60) as runner:
         yield runner
     assert runner.exception is None, runner.output
+    # It never asked for what a namespaced install does not hold (kopf would retry that for
+    # most of a minute before watching anything).
+    records = [r for phase in ("setup", "call") for r in caplog.get_records(phase)]
+    forbidden = [r.getMessage() for r in records if "forbidden" in r.getMessage()]
+    assert not forbidden, forbidden
 
 
 def test_a_namespaced_install_runs_on_roles_alone(
