@@ -9,7 +9,7 @@ for pgdata in "$DATA_DIR/postgres-replica" "$DATA_DIR/postgres"; do
 done
 "$ENV_DIR/node/node.sh" down
 for name in kwok kube-scheduler kube-controller-manager kube-apiserver \
-    $(seq -f 'kafka-%g' 1 "$KAFKA_BROKERS") redis $(redis_cluster_ports | sed 's/^/redis-cluster-/') s3 etcd; do
+    kafka $(seq -f 'kafka-%g' 1 "$KAFKA_BROKERS") redis $(redis_cluster_ports | sed 's/^/redis-cluster-/') s3 etcd; do
   stop "$name" &
 done
 wait

@@ -296,7 +296,7 @@ L4J
   local java; read -ra java < <(kafka_java)
   local id layout="voters=$KAFKA_BROKERS"
   # An older layout (one broker) is not upgraded in place: its data is disposable.
-  if [[ -d "$DATA_DIR/kafka" || "$(cat "$DATA_DIR/kafka.layout" 2>/dev/null)" != "$layout" ]]; then
+  if [[ "$(cat "$DATA_DIR/kafka.layout" 2>/dev/null)" != "$layout" ]]; then
     for id in $(seq 1 "$KAFKA_BROKERS"); do stop "kafka-$id"; done
     stop kafka
     rm -rf "$DATA_DIR/kafka" "$DATA_DIR"/kafka-[0-9]* "$DATA_DIR/kafka.cluster-id"
