@@ -94,7 +94,7 @@ def test_redis_cluster_nodes_and_the_url_of_the_first(make_ps: MakePs) -> None:
     ids=["both", "neither"],
 )
 def test_redis_host_or_cluster_exactly_one(make_ps: MakePs, redis: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError, match="exactly one of redis.host or redis.cluster"):
+    with pytest.raises(ValidationError, match=r"exactly one of redis\.host or redis\.cluster"):
         make_ps(redis=redis)
 
 
