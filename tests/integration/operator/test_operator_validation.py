@@ -960,9 +960,10 @@ def test_the_small_sample_is_valid(cluster: Cluster) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_committed_sample_is_valid(cluster: Cluster) -> None:
-    sample = REPO_ROOT / "manifests" / "photostorage.yaml"
+@pytest.mark.parametrize("sample", ["photostorage.yaml", "photostorage-topology.yaml"])
+def test_the_committed_sample_is_valid(cluster: Cluster, sample: str) -> None:
+    path = REPO_ROOT / "manifests" / sample
     result = cluster.run(
-        "create", "--dry-run=server", "-n", "default", "-f", str(sample), check=False
+        "create", "--dry-run=server", "-n", "default", "-f", str(path), check=False
     )
     assert result.returncode == 0, result.stderr
