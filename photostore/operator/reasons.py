@@ -56,6 +56,8 @@ LIFECYCLE_APPLIED = "LifecycleApplied"
 BUCKET_READY = "BucketReady"
 NOT_SUPPORTED_BY_STORE = "NotSupportedByStore"
 LIFECYCLE_NOT_APPLIED = "LifecycleNotApplied"
+REPLICATION_APPLIED = "ReplicationApplied"
+REPLICATION_NOT_APPLIED = "ReplicationNotApplied"
 STORAGE_UNAVAILABLE = "StorageUnavailable"
 SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 - a condition reason, no secret
 
@@ -100,7 +102,8 @@ REASONS: dict[str, frozenset[str]] = {
                                   TOPIC_CHANGE_FAILED, REPLICATION_FACTOR_DIFFERS,
                                   UNDER_REPLICATED_PARTITIONS}),
     STORAGE_READY: frozenset({LIFECYCLE_APPLIED, BUCKET_READY, NOT_SUPPORTED_BY_STORE,
-                              LIFECYCLE_NOT_APPLIED, STORAGE_UNAVAILABLE, SECRET_NOT_FOUND}),
+                              LIFECYCLE_NOT_APPLIED, STORAGE_UNAVAILABLE, SECRET_NOT_FOUND,
+                              REPLICATION_APPLIED, REPLICATION_NOT_APPLIED}),
     BACKUP_HEALTHY: frozenset({LAST_BACKUP_SUCCEEDED, LAST_BACKUP_FAILED,
                                NO_BACKUP_WITHIN_SCHEDULE, AWAITING_FIRST_BACKUP}),
     BACKUP_VERIFIED: frozenset({VERIFIED, VERIFICATION_FAILED, NOT_VERIFIED_YET}),

@@ -29,6 +29,7 @@ from photostore.operator.grammars import (
     URL_RULES,
     VERSION_RULES,
     int_or_percent_rules,
+    matches,
     rule,
     rules,
 )
@@ -502,6 +503,40 @@ class Lifecycle(Model):
     )
 
 
+class ReplicationDestination(Model):
+    bucket: S3Bucket = Field(
+        description="Destination bucket: it must exist, with versioning enabled, before S3"
+        " accepts the replication."
+    )
+    region: str = Field(
+        min_length=1,
+        max_length=32,
+        description="Region of the destination bucket: another region than storage.region"
+        " makes it cross-region replication.",
+    )
+
+
+class Replication(Model):
+    role_arn: Annotated[
+        str,
+        _checked(
+            matches(
+                r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+",
+                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/photos-replication",
+            )
+        ),
+    ] = Field(
+        max_length=2048,
+        description="IAM role S3 assumes to copy the photos: it reads object versions of"
+        " storage.bucket and replicates into each destination.",
+    )
+    destinations: list[ReplicationDestination] = Field(
+        min_length=1,
+        max_length=16,
+        description="Buckets every new photo is copied to, one replication rule each.",
+    )
+
+
 class Storage(Model):
     bucket: S3Bucket = Field(description="Bucket of the photos.")
     region: str = Field(default="us-east-1", min_length=1, max_length=32, description="S3 region.")
@@ -518,8 +553,17 @@ class Storage(Model):
     )
     manage_bucket: bool = Field(
         default=True,
-        description="Make the bucket when missing and apply `lifecycle` to it, with the keys of"
-        " secretName (the operator reads that Secret; condition StorageReady).",
+        description="Make the bucket when missing and apply `lifecycle` (and `replication`) to"
+        " it, with the keys of secretName (the operator reads that Secret; condition"
+        " StorageReady).",
+    )
+    replication: Replication | None = Field(
+        default=None,
+        description="Copy new photos to other buckets with S3 replication"
+        " (PutBucketReplication, versioning enabled on storage.bucket first, as S3 requires)."
+        " A store without replication says so in StorageReady (NotSupportedByStore)."
+        " Default: unset (replication not managed: a configuration made elsewhere is left"
+        " alone, and removing this field leaves the last one in place).",
     )
 
 

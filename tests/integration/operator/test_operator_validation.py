@@ -655,6 +655,34 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "spec.ingress.rateLimit.requests",
         AT_LEAST,
     ),
+    (
+        "replication-role-not-an-arn",
+        _storage(
+            replication={
+                "roleArn": "photos-replication",
+                "destinations": [{"bucket": "photos-dr", "region": "eu-west-1"}],
+            }
+        ),
+        "spec.storage.replication.roleArn",
+        "must be an IAM role ARN",
+    ),
+    (
+        "replication-no-destination",
+        _storage(replication={"roleArn": "arn:aws:iam::123456789012:role/r", "destinations": []}),
+        "spec.storage.replication.destinations",
+        "should have at least 1 items",
+    ),
+    (
+        "replication-destination-bucket",
+        _storage(
+            replication={
+                "roleArn": "arn:aws:iam::123456789012:role/r",
+                "destinations": [{"bucket": "Photos_DR", "region": "eu-west-1"}],
+            }
+        ),
+        "spec.storage.replication.destinations[0].bucket",
+        BUCKET,
+    ),
     ("unknown-field", {"api": {"replica": 3}}, "spec.api.replica", "unknown field"),
 ]
 
