@@ -458,7 +458,8 @@ class Kafka(Model):
     manage_topic: bool = Field(
         default=True,
         description="Create the topic and its dead-letter topic (`<topic>.dlq`) when missing,"
-        " with these partitions and replication, and add partitions when `partitions` grows"
+        " with these partitions, replication and min.insync.replicas, and add partitions when"
+        " `partitions` grows"
         " (condition KafkaTopicReady); off when the topics are managed elsewhere.",
     )
     deletion_policy: Literal["Retain", "Delete"] = Field(
