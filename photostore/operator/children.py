@@ -76,6 +76,7 @@ CHILDREN: tuple[Kind, ...] = (
         wave=WORKLOADS,
     ),
     _child("batch/v1", "CronJob", "cronjobs", "get", "delete", wave=WORKLOADS),
+    _child("networking.k8s.io/v1", "Ingress", "ingresses", "get", "delete", wave=WORKLOADS),
     # Applied only when served; not watched (a drifted ServiceMonitor waits for the resync).
     Kind(
         "monitoring.coreos.com/v1",

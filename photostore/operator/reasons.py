@@ -48,12 +48,16 @@ PARTITIONS_ADDED = "PartitionsAdded"
 PARTITIONS_CANNOT_SHRINK = "PartitionsCannotShrink"
 KAFKA_UNAVAILABLE = "KafkaUnavailable"
 TOPIC_CHANGE_FAILED = "TopicChangeFailed"
+REPLICATION_FACTOR_DIFFERS = "ReplicationFactorDiffers"
+UNDER_REPLICATED_PARTITIONS = "UnderReplicatedPartitions"
 
 # StorageReady.
 LIFECYCLE_APPLIED = "LifecycleApplied"
 BUCKET_READY = "BucketReady"
 NOT_SUPPORTED_BY_STORE = "NotSupportedByStore"
 LIFECYCLE_NOT_APPLIED = "LifecycleNotApplied"
+REPLICATION_APPLIED = "ReplicationApplied"
+REPLICATION_NOT_APPLIED = "ReplicationNotApplied"
 STORAGE_UNAVAILABLE = "StorageUnavailable"
 SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 - a condition reason, no secret
 
@@ -95,9 +99,11 @@ REASONS: dict[str, frozenset[str]] = {
     PROCESSOR_READY: frozenset({ROLLOUT_COMPLETE, ROLLING_OUT}) | HEALTH_PROBLEMS,
     KAFKA_TOPIC_READY: frozenset({TOPIC_EXISTS, TOPIC_CREATED, PARTITIONS_ADDED,
                                   PARTITIONS_CANNOT_SHRINK, KAFKA_UNAVAILABLE,
-                                  TOPIC_CHANGE_FAILED}),
+                                  TOPIC_CHANGE_FAILED, REPLICATION_FACTOR_DIFFERS,
+                                  UNDER_REPLICATED_PARTITIONS}),
     STORAGE_READY: frozenset({LIFECYCLE_APPLIED, BUCKET_READY, NOT_SUPPORTED_BY_STORE,
-                              LIFECYCLE_NOT_APPLIED, STORAGE_UNAVAILABLE, SECRET_NOT_FOUND}),
+                              LIFECYCLE_NOT_APPLIED, STORAGE_UNAVAILABLE, SECRET_NOT_FOUND,
+                              REPLICATION_APPLIED, REPLICATION_NOT_APPLIED}),
     BACKUP_HEALTHY: frozenset({LAST_BACKUP_SUCCEEDED, LAST_BACKUP_FAILED,
                                NO_BACKUP_WITHIN_SCHEDULE, AWAITING_FIRST_BACKUP}),
     BACKUP_VERIFIED: frozenset({VERIFIED, VERIFICATION_FAILED, NOT_VERIFIED_YET}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from photostore.operator.grammars import (
@@ -29,6 +29,7 @@ from photostore.operator.grammars import (
     URL_RULES,
     VERSION_RULES,
     int_or_percent_rules,
+    matches,
     rule,
     rules,
 )
@@ -67,6 +68,11 @@ Host = Annotated[str, Field(min_length=1, max_length=253), _checked(*HOST_RULES)
 Namespace = Annotated[str, Field(min_length=1, max_length=63), _checked(*DNS_LABEL_RULES)]
 LabelValue = Annotated[str, Field(max_length=63), _checked(*LABEL_VALUE_RULES)]
 S3Bucket = Annotated[str, Field(min_length=3, max_length=63), _checked(*S3_BUCKET_RULES)]
+Cidr = Annotated[
+    str,
+    Field(max_length=64),
+    _checked(rule("isCIDR(self)", "must be a CIDR such as 10.0.0.0/8 or fd00::/8")),
+]
 
 
 class Model(BaseModel):
@@ -234,22 +240,14 @@ class ApiSpec(Workload):
         default_factory=IngressPeers,
         description="Who may reach the API pods (their NetworkPolicy).",
     )
-    trusted_proxies: list[
-        Annotated[
-            str,
-            Field(
-                max_length=64,
-                json_schema_extra=rules(
-                    rule("isCIDR(self)", "must be a CIDR such as 10.0.0.0/8 or fd00::/8")
-                ),
-            ),
-        ]
-    ] = Field(
+    trusted_proxies: list[Cidr] = Field(
         default_factory=list,
         max_length=64,
-        description="CIDRs of the ingress controllers or load balancers in front of the API:"
-        " only from these is X-Forwarded-For believed, so that rate limits count real"
-        " clients. Empty: every client is its TCP peer.",
+        description="CIDRs of the ingress controllers or load balancers in front of the API"
+        " (the addresses of the ingress controller's pods, or of the nodes when the controller"
+        " runs on the host network): only from these is X-Forwarded-For believed, so that"
+        " rate limits count real clients. spec.ingress.controllerAddresses are added to"
+        " these. Empty: every client is its TCP peer.",
     )
 
 
@@ -320,6 +318,11 @@ class Quota(Model):
     )
 
 
+class DatabaseReplica(Model):
+    host: Host = Field(description="Replica host: a DNS name or an IP address.")
+    port: int = Field(default=5432, ge=1, le=65535, description="Replica port.")
+
+
 class Database(Model):
     host: Host = Field(description="PostgreSQL host: a DNS name or an IP address.")
     port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL port.")
@@ -332,17 +335,68 @@ class Database(Model):
     secret_name: SecretName = Field(
         description="Secret with keys `username` and `password` (never inlined)."
     )
+    replicas: list[DatabaseReplica] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Streaming replicas of the database for read-only traffic: the API sends"
+        " listing, search and download-URL reads there, writes and reads that must see them to"
+        " the primary. Same database name, credentials Secret and sslMode as the primary. The"
+        " schema migration and the backups always run on the primary.",
+    )
+    replica_max_lag_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description="How far, in seconds of replay, a replica may be behind the primary before"
+        " the API stops reading from it and reads from the primary instead.",
+    )
+
+
+HostPort = Annotated[str, Field(max_length=260), _checked(*BROKER_RULES)]
 
 
 class Redis(Model):
-    host: Host = Field(description="Redis host: a DNS name or an IP address.")
-    port: int = Field(default=6379, ge=1, le=65535, description="Redis port.")
-    database: int = Field(default=0, ge=0, le=15, description="Redis database number.")
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            rule(
+                "has(self.host) != has(self.cluster)",
+                "exactly one of redis.host (one Redis server) or redis.cluster (the nodes of a"
+                " Redis Cluster) must be set",
+            ),
+            rule(
+                "!has(self.cluster) || self.database == 0",
+                "redis.database must be 0 with redis.cluster: a Redis Cluster has only database 0",
+                ".database",
+            ),
+        )
+    )
+    host: Host | None = Field(
+        default=None,
+        description="Redis host: a DNS name or an IP address. Set this or cluster.",
+    )
+    port: int = Field(default=6379, ge=1, le=65535, description="Port of redis.host.")
+    cluster: list[HostPort] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="Nodes of a Redis Cluster, host:port each (some of them are enough: the"
+        " client learns the others from the cluster). Set this or host.",
+    )
+    database: int = Field(
+        default=0, ge=0, le=15, description="Redis database number (0 with redis.cluster)."
+    )
+
     tls: bool = Field(default=False, description="Connect with rediss://.")
     secret_name: SecretName | None = Field(
         default=None,
         description="Secret with key `password`, when Redis needs one. Default: no password.",
     )
+
+    @model_validator(mode="after")
+    def _one_of_host_or_cluster(self) -> Redis:
+        if (self.host is None) == (self.cluster is None):
+            raise ValueError("exactly one of redis.host or redis.cluster must be set")
+        return self
 
 
 class Kafka(Model):
@@ -353,7 +407,13 @@ class Kafka(Model):
                 "kafka.partitions cannot shrink: Kafka cannot remove partitions from a topic"
                 " (to have fewer, use a new topic name)",
                 ".partitions",
-            )
+            ),
+            rule(
+                "!has(self.minInSyncReplicas) || self.minInSyncReplicas <= self.replicationFactor",
+                "kafka.minInSyncReplicas must not exceed kafka.replicationFactor (no write could"
+                " ever succeed)",
+                ".minInSyncReplicas",
+            ),
         )
     )
     brokers: list[Annotated[str, Field(max_length=260), _checked(*BROKER_RULES)]] = Field(
@@ -373,7 +433,21 @@ class Kafka(Model):
         " partitions).",
     )
     replication_factor: int = Field(
-        default=3, ge=1, le=10, description="Topic replicas, set when the topic is created."
+        default=3,
+        ge=1,
+        le=10,
+        description="Topic replicas, set when the topic is created. KafkaTopicReady turns False"
+        " when an existing topic has another replication factor (ReplicationFactorDiffers) or"
+        " partitions whose in-sync replicas are fewer than their replicas"
+        " (UnderReplicatedPartitions).",
+    )
+    min_in_sync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="min.insync.replicas of the topics the operator creates: how many replicas"
+        " must have an upload before the API's producer (acks=all) counts it as sent."
+        " Default: min(2, replicationFactor).",
     )
     consumer_group: Annotated[str, _checked(*CONSUMER_GROUP_RULES)] = Field(
         default="photostore-processor",
@@ -384,7 +458,8 @@ class Kafka(Model):
     manage_topic: bool = Field(
         default=True,
         description="Create the topic and its dead-letter topic (`<topic>.dlq`) when missing,"
-        " with these partitions and replication, and add partitions when `partitions` grows"
+        " with these partitions, replication and min.insync.replicas, and add partitions when"
+        " `partitions` grows"
         " (condition KafkaTopicReady); off when the topics are managed elsewhere.",
     )
     deletion_policy: Literal["Retain", "Delete"] = Field(
@@ -393,6 +468,13 @@ class Kafka(Model):
         " them (and the events in them); Delete removes both, holding the deletion with a"
         " finalizer until Kafka confirms.",
     )
+
+    @property
+    def min_insync(self) -> int:
+        """min.insync.replicas for the topics the operator creates."""
+        if self.min_in_sync_replicas is not None:
+            return self.min_in_sync_replicas
+        return min(2, self.replication_factor)
 
 
 class Lifecycle(Model):
@@ -422,6 +504,40 @@ class Lifecycle(Model):
     )
 
 
+class ReplicationDestination(Model):
+    bucket: S3Bucket = Field(
+        description="Destination bucket: it must exist, with versioning enabled, before S3"
+        " accepts the replication."
+    )
+    region: str = Field(
+        min_length=1,
+        max_length=32,
+        description="Region of the destination bucket: another region than storage.region"
+        " makes it cross-region replication.",
+    )
+
+
+class Replication(Model):
+    role_arn: Annotated[
+        str,
+        _checked(
+            matches(
+                r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+",
+                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/photos-replication",
+            )
+        ),
+    ] = Field(
+        max_length=2048,
+        description="IAM role S3 assumes to copy the photos: it reads object versions of"
+        " storage.bucket and replicates into each destination.",
+    )
+    destinations: list[ReplicationDestination] = Field(
+        min_length=1,
+        max_length=16,
+        description="Buckets every new photo is copied to, one replication rule each.",
+    )
+
+
 class Storage(Model):
     bucket: S3Bucket = Field(description="Bucket of the photos.")
     region: str = Field(default="us-east-1", min_length=1, max_length=32, description="S3 region.")
@@ -438,8 +554,17 @@ class Storage(Model):
     )
     manage_bucket: bool = Field(
         default=True,
-        description="Make the bucket when missing and apply `lifecycle` to it, with the keys of"
-        " secretName (the operator reads that Secret; condition StorageReady).",
+        description="Make the bucket when missing and apply `lifecycle` (and `replication`) to"
+        " it, with the keys of secretName (the operator reads that Secret; condition"
+        " StorageReady).",
+    )
+    replication: Replication | None = Field(
+        default=None,
+        description="Copy new photos to other buckets with S3 replication"
+        " (PutBucketReplication, versioning enabled on storage.bucket first, as S3 requires)."
+        " A store without replication says so in StorageReady (NotSupportedByStore)."
+        " Default: unset (replication not managed: a configuration made elsewhere is left"
+        " alone, and removing this field leaves the last one in place).",
     )
 
 
@@ -494,6 +619,109 @@ class Monitoring(Model):
     )
 
 
+class IngressRateLimit(Model):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            rule(
+                "self.burst % self.requestsPerSecond == 0",
+                "burst must be a multiple of requestsPerSecond: ingress-nginx takes it as"
+                " limit-burst-multiplier = burst / requestsPerSecond",
+                ".burst",
+            )
+        )
+    )
+    enabled: bool = Field(
+        default=True, description="Write the controller's per-client rate-limit annotations."
+    )
+    requests_per_second: int = Field(
+        default=10,
+        ge=1,
+        le=100000,
+        description="nginx: requests per second each client address may make"
+        " (nginx.ingress.kubernetes.io/limit-rps).",
+    )
+    burst: int = Field(
+        default=20,
+        ge=1,
+        le=1000000,
+        description="nginx: requests a client address may make at once above the rate before"
+        " it is refused (limit-burst-multiplier = burst / requestsPerSecond).",
+    )
+    requests: int = Field(
+        default=20,
+        ge=1,
+        le=1000000,
+        description="haproxy: requests each client address may make per periodSeconds"
+        " (haproxy.org/rate-limit-requests); more are answered 429.",
+    )
+    period_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=86400,
+        description="haproxy: the window of `requests` (haproxy.org/rate-limit-period).",
+    )
+
+
+IngressHost = Annotated[
+    str,
+    Field(min_length=1, max_length=253),
+    _checked(
+        rule(
+            "!format.dns1123Subdomain().validate(self).hasValue() && !isIP(self)",
+            "must be a lowercase DNS name such as photos.example.com: no IP address, scheme,"
+            " port or path",
+        )
+    ),
+]
+
+IngressClassName = Annotated[
+    str,
+    Field(min_length=1, max_length=253),
+    _checked(
+        rule(
+            "!format.dns1123Subdomain().validate(self).hasValue()",
+            "must be an IngressClass name: lowercase letters, digits, '-' and '.', starting and"
+            " ending with a letter or digit",
+        )
+    ),
+]
+
+
+class Ingress(Model):
+    host: IngressHost = Field(description="Host name clients reach the API by.")
+    tls_secret_name: SecretName | None = Field(
+        default=None,
+        description="Secret (type kubernetes.io/tls) with the certificate of host: the"
+        " controller terminates TLS with it and redirects plain HTTP to HTTPS."
+        " Default: unset (plain HTTP only; for trials, not for production).",
+    )
+    ingress_class_name: IngressClassName | None = Field(
+        default=None,
+        description="IngressClass of the controller that serves the Ingress."
+        " Default: unset (the cluster's default IngressClass).",
+    )
+    controller: Literal["nginx", "haproxy"] = Field(
+        default="nginx",
+        description="Whose annotations to write: nginx (ingress-nginx: limit-rps,"
+        " limit-burst-multiplier, proxy-body-size for uploads) or haproxy (the HAProxy"
+        " Kubernetes Ingress Controller: rate-limit-requests and -period with status 429,"
+        " leastconn balancing, a /health check of each pod).",
+    )
+    rate_limit: IngressRateLimit = Field(
+        default_factory=IngressRateLimit,
+        description="Per-client-address rate limit at the controller, in front of the API's"
+        " own (api.rateLimit).",
+    )
+    controller_addresses: list[Cidr] = Field(
+        default_factory=list,
+        max_length=64,
+        description="CIDRs the controller connects to the API pods from (its pods' addresses,"
+        " or its nodes' with host networking). Added to api.trustedProxies, so that the API"
+        " believes the X-Forwarded-For the controller sets and its own rate limit counts"
+        " real clients, not the controller.",
+    )
+
+
 class PhotoStorageSpec(Model):
     """Desired state of one photo storage installation."""
 
@@ -541,6 +769,12 @@ class PhotoStorageSpec(Model):
     )
     monitoring: Monitoring = Field(
         default_factory=Monitoring, description="Prometheus scraping of the pods."
+    )
+    ingress: Ingress | None = Field(
+        default=None,
+        description="An Ingress for the API Service, with TLS and a per-client rate limit at"
+        " the ingress controller. Removing it deletes the Ingress. Default: unset (no Ingress;"
+        " the API is reached through its Service).",
     )
 
 

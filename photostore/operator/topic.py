@@ -1,14 +1,20 @@
-"""The photoUpload topic and its dead-letter topic: created with spec.kafka's partitions and
-replication when missing, grown when spec.kafka.partitions grows, deleted with the
-PhotoStorage when its deletion policy says so. Blocking confluent-kafka calls, run in a
-thread.
+"""The photoUpload topic and its dead-letter topic: created with spec.kafka's partitions,
+replication and min.insync.replicas when missing, grown when spec.kafka.partitions grows,
+deleted with the PhotoStorage when its deletion policy says so. Blocking confluent-kafka
+calls, run in a thread.
 
 The outcome is a `KafkaTopicReady` condition; it does not hold `Ready` back, because the
-workloads run (and report their own readiness) whatever Kafka's state."""
+workloads run (and report their own readiness) whatever Kafka's state. An existing topic's
+replicas are read again every RECHECK seconds (at the next reconcile after that), so a
+broker that falls out of a partition's in-sync replicas shows up as UnderReplicatedPartitions
+without a spec change."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from functools import partial
+from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined] # re-exported, untyped
@@ -26,6 +32,50 @@ from photostore.operator.state import Operator
 from photostore.operator.workqueue import Key
 
 KAFKA_TOPIC_READY = reasons.KAFKA_TOPIC_READY
+MIN_INSYNC_REPLICAS = "min.insync.replicas"
+RECHECK = 60.0
+
+
+class PartitionReplicas(Protocol):
+    """What the metadata of one partition tells (confluent-kafka's PartitionMetadata)."""
+
+    id: int
+    replicas: list[int]
+    isrs: list[int]
+
+
+def replication_problems(
+    name: str, partitions: Iterable[PartitionReplicas], replication: int
+) -> list[tuple[str, str]]:
+    """(reason, message) for a replication factor other than the spec's and for partitions
+    whose in-sync replicas are fewer than their replicas; empty when all is as asked."""
+    listed = sorted(partitions, key=lambda p: p.id)
+    problems: list[tuple[str, str]] = []
+    factors = sorted({len(p.replicas) for p in listed})
+    if factors and factors != [replication]:
+        found = "/".join(str(f) for f in factors)
+        problems.append(
+            (
+                reasons.REPLICATION_FACTOR_DIFFERS,
+                f"{name} has replication factor {found}, the spec asks for {replication}; the"
+                " operator does not reassign replicas of an existing topic"
+                " (kafka-reassign-partitions.sh does)",
+            )
+        )
+    behind = [p for p in listed if len(p.isrs) < len(p.replicas)]
+    if behind:
+        shown = ", ".join(
+            f"{p.id} (in sync {sorted(p.isrs)} of {sorted(p.replicas)})" for p in behind[:5]
+        )
+        more = f" and {len(behind) - 5} more" if len(behind) > 5 else ""
+        problems.append(
+            (
+                reasons.UNDER_REPLICATED_PARTITIONS,
+                f"{name}: {len(behind)} of {len(listed)} partitions under-replicated:"
+                f" {shown}{more}",
+            )
+        )
+    return problems
 
 
 def _admin(brokers: list[str], timeout: float) -> AdminClient:
@@ -39,9 +89,15 @@ def _admin(brokers: list[str], timeout: float) -> AdminClient:
 
 
 def ensure_topics(
-    brokers: list[str], topic: str, partitions: int, replication: int, timeout: float = 5.0
+    brokers: list[str],
+    topic: str,
+    partitions: int,
+    replication: int,
+    min_insync: int,
+    timeout: float = 5.0,
 ) -> Finding:
-    """The topic and its dead-letter topic, both as the spec says."""
+    """The topic and its dead-letter topic, both as the spec says; min.insync.replicas is
+    set on the topics created here, never changed on existing ones."""
     admin = _admin(brokers, timeout)
     try:
         # All topics, not just ours: asking for one by name can auto-create it with the
@@ -52,16 +108,26 @@ def ensure_topics(
             KAFKA_TOPIC_READY, False, reasons.KAFKA_UNAVAILABLE, _describe(brokers, error)
         )
     said: list[str] = []
+    problems: list[tuple[str, str]] = []
     reason = reasons.TOPIC_EXISTS
     for name in (topic, dead_letter_topic(topic)):
         described = existing.get(name)
         try:
             if described is None:
-                new = NewTopic(name, num_partitions=partitions, replication_factor=replication)
+                new = NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=replication,
+                    config={MIN_INSYNC_REPLICAS: str(min_insync)},
+                )
                 admin.create_topics([new], request_timeout=timeout)[name].result(timeout=timeout)
-                said.append(f"created {name}: {partitions} partitions, replication {replication}")
+                said.append(
+                    f"created {name}: {partitions} partitions, replication {replication},"
+                    f" {MIN_INSYNC_REPLICAS} {min_insync}"
+                )
                 reason = reasons.TOPIC_CREATED
                 continue
+            problems += replication_problems(name, described.partitions.values(), replication)
             current = len(described.partitions)
             if current < partitions:
                 grow = NewPartitions(name, partitions)
@@ -78,6 +144,9 @@ def ensure_topics(
             message = f"{name} has {current} partitions; Kafka cannot shrink it to {partitions}"
             return Finding(KAFKA_TOPIC_READY, False, reasons.PARTITIONS_CANNOT_SHRINK, message)
         said.append(f"{name}: {current} partitions")
+    if problems:
+        message = "; ".join(m for _, m in problems)
+        return Finding(KAFKA_TOPIC_READY, False, problems[0][0], message)
     return Finding(KAFKA_TOPIC_READY, True, reason, "; ".join(said))
 
 
@@ -111,6 +180,12 @@ def check_topic(op: Operator, key: Key, ps: PhotoStorage) -> Finding | None:
         stop_check(op, key, "topic")
         return None
     work = partial(
-        ensure_topics, kafka.brokers, kafka.topic, kafka.partitions, kafka.replication_factor
+        ensure_topics,
+        kafka.brokers,
+        kafka.topic,
+        kafka.partitions,
+        kafka.replication_factor,
+        kafka.min_insync,
     )
-    return check_in_background(op, key, "topic", ps.generation, work)
+    version = (ps.generation, int(time.monotonic() // RECHECK))
+    return check_in_background(op, key, "topic", version, work)

@@ -6,7 +6,16 @@ children that `unwanted` names.
 
 from __future__ import annotations
 
-from photostore.operator.builders import api, config, jobs, monitoring, network, processor, quota
+from photostore.operator.builders import (
+    api,
+    config,
+    ingress,
+    jobs,
+    monitoring,
+    network,
+    processor,
+    quota,
+)
 from photostore.operator.builders.common import Obj, child_name
 from photostore.operator.spec import PhotoStorage
 
@@ -31,6 +40,8 @@ def build_children(
     ]
     if s.api.autoscaling.enabled:
         children.append(api.build_api_hpa(ps))
+    if s.ingress is not None:
+        children.append(ingress.build_ingress(ps, s.ingress))
     children += [
         processor.build_processor_deployment(ps, lag_replicas),
         processor.build_processor_pdb(ps),
@@ -52,6 +63,7 @@ def optional_children(ps: PhotoStorage) -> list[tuple[str, str, str]]:
         ("v1", "ResourceQuota", quota.quota_name(ps)),
         ("v1", "LimitRange", child_name(ps, "limits")),
         ("autoscaling/v2", "HorizontalPodAutoscaler", api.api_name(ps)),
+        ("networking.k8s.io/v1", "Ingress", ingress.ingress_name(ps)),
         ("batch/v1", "CronJob", child_name(ps, jobs.BACKUP_COMPONENT)),
         ("batch/v1", "CronJob", child_name(ps, jobs.VERIFY_COMPONENT)),
         ("networking.k8s.io/v1", "NetworkPolicy", child_name(ps, "processor-metrics")),

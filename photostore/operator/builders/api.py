@@ -18,6 +18,7 @@ from photostore.operator.spec import PhotoStorage
 
 COMPONENT = "api"
 PORT = 8080
+SERVICE_PORT_NAME = "http"  # the Service's port 80, which the Ingress names
 CONFIG_HASH_ANNOTATION = "photos.example.com/config-hash"
 
 
@@ -46,7 +47,7 @@ def _container(ps: PhotoStorage) -> Obj:
             {"name": "metrics", "containerPort": config.METRICS_PORT, "protocol": "TCP"},
         ],
         "envFrom": config.env_from(ps),
-        "env": config.secret_env(ps),
+        "env": config.secret_env(ps) + config.replica_env(ps),
         "resources": resources(
             api.resources.requests.model_dump(), api.resources.limits.model_dump()
         ),
@@ -119,7 +120,9 @@ def build_api_service(ps: PhotoStorage) -> Obj:
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(ps, COMPONENT),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": SERVICE_PORT_NAME, "port": 80, "targetPort": "http", "protocol": "TCP"}
+            ],
         },
     }
 

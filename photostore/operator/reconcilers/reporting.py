@@ -30,6 +30,6 @@ async def write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
             await op.events.record(
                 body, recorder.WARNING, condition["reason"], condition["message"]
             )
-        elif condition["type"] in (BACKUP_HEALTHY, BACKUP_VERIFIED):
+        elif condition["type"] in (BACKUP_HEALTHY, BACKUP_VERIFIED, reasons.KAFKA_TOPIC_READY):
             kind = recorder.NORMAL if condition["status"] == "True" else recorder.WARNING
             await op.events.record(body, kind, condition["reason"], condition["message"])

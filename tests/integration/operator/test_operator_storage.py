@@ -66,3 +66,26 @@ def test_a_missing_secret_is_named(
         NAME, namespace, "StorageReady", status="False", reason="SecretNotFound"
     )
     assert "absent" in found["message"]
+
+
+def test_replication_on_a_store_without_it_is_said(
+    cluster: Cluster, env: dict[str, str], namespace: str, operator: KopfRunner,
+    store: tuple[str, object],
+) -> None:  # fmt: skip
+    bucket, _ = store
+    replication = {"roleArn": "arn:aws:iam::123456789012:role/photos-replication",
+                   "destinations": [{"bucket": "photos-dr", "region": "eu-west-1"}]}  # fmt: skip
+    spec = small_spec(storage={**storage(env, bucket, False), "replication": replication})
+    cluster.apply(photostorage(NAME, spec), namespace)
+    found = cluster.wait_condition(
+        NAME, namespace, "StorageReady", status="False", reason="NotSupportedByStore"
+    )
+    # versitygw answers 501 to versioning (which S3 replication needs) and to replication.
+    assert "the store does not implement bucket replication (PutBucket" in found["message"]
+    assert "arn:aws:s3:::photos-dr" in found["message"]
+    events = cluster.list("events", namespace, "")
+    assert not any(e["reason"] == "ReplicationApplied" for e in events)
+
+    cluster.apply(photostorage(NAME, small_spec(storage=storage(env, bucket, False))), namespace)
+    found = cluster.wait_condition(NAME, namespace, "StorageReady", reason="BucketReady")
+    assert "replication" not in found["message"]

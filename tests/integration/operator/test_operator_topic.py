@@ -6,11 +6,23 @@ import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from kopf.testing import KopfRunner
 from ps_cluster import Cluster, photostorage, small_spec, wait_for
 
 NAME = "photos"
+
+
+def _replication(admin: AdminClient, topic: str) -> set[int]:
+    """The replica counts of the topic's partitions, as Kafka's metadata has them."""
+    described = admin.list_topics(timeout=10).topics[topic]
+    return {len(p.replicas) for p in described.partitions.values()}
+
+
+def _min_insync(admin: AdminClient, topic: str) -> str:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = admin.describe_configs([resource])[resource].result(timeout=30)
+    return str(entries["min.insync.replicas"].value)
 
 
 def _partitions(admin: AdminClient, topic: str) -> int:
@@ -104,3 +116,44 @@ def test_unreachable_kafka_is_reported_not_fatal(
     assert (down["status"], down["reason"]) == ("False", "KafkaUnavailable")
     assert "127.0.0.1:1" in down["message"]
     cluster.wait_condition(NAME, namespace, "Ready", timeout=60)
+
+
+def test_topic_has_the_specs_replication_and_min_insync_replicas(
+    cluster: Cluster, env: dict[str, str], namespace: str, operator: KopfRunner
+) -> None:
+    """Replication 3 where the environment runs three brokers (1 on a single one), read back
+    from Kafka; a topic made elsewhere with fewer replicas is reported, not changed."""
+    brokers = env["PHOTOSTORE_KAFKA_BROKERS"]
+    admin = AdminClient({"bootstrap.servers": brokers})
+    replication = min(3, len(admin.list_topics(timeout=10).brokers))
+    topic = f"photoUpload.operator-replication.{uuid.uuid4().hex[:8]}"
+    elsewhere = f"{topic}.elsewhere"
+    kafka = {"brokers": brokers.split(","), "topic": topic, "partitions": 3,
+             "replicationFactor": replication, "manageTopic": True}  # fmt: skip
+    try:
+        cluster.apply(photostorage(NAME, small_spec(kafka=kafka)), namespace)
+        created = cluster.wait_condition(NAME, namespace, "KafkaTopicReady", reason="TopicCreated")
+        assert f"replication {replication}" in created["message"]
+        spec = (cluster.get("photostorage", NAME, namespace) or {})["spec"]["kafka"]
+        for name in (topic, f"{topic}.dlq"):
+            assert _replication(admin, name) == {spec["replicationFactor"]}, name
+            assert _min_insync(admin, name) == str(min(2, spec["replicationFactor"])), name
+
+        made = [NewTopic(t, num_partitions=2, replication_factor=1)
+                for t in (elsewhere, f"{elsewhere}.dlq")]  # fmt: skip
+        for future in admin.create_topics(made).values():
+            future.result(timeout=30)
+        more = max(2, replication)  # the brokers need not hold it: nothing is created
+        asks_more = {**kafka, "topic": elsewhere, "partitions": 2, "replicationFactor": more}
+        cluster.apply(photostorage(NAME, small_spec(kafka=asks_more)), namespace)
+        differs = cluster.wait_condition(
+            NAME, namespace, "KafkaTopicReady", status="False", reason="ReplicationFactorDiffers"
+        )
+        said = f"has replication factor 1, the spec asks for {more}"
+        assert f"{elsewhere} {said}" in differs["message"]
+        assert f"{elsewhere}.dlq {said}" in differs["message"]
+        assert _replication(admin, elsewhere) == {1}, "reported, never reassigned"
+        events = cluster.list("events", namespace, "")
+        assert any(e["reason"] == "ReplicationFactorDiffers" for e in events)
+    finally:
+        admin.delete_topics([topic, f"{topic}.dlq", elsewhere, f"{elsewhere}.dlq"])

@@ -28,6 +28,7 @@ HOST = "must be a DNS name or an IP address"
 SECRET = "must be a Secret name"
 NAMESPACE = "must be a DNS label"
 URL = "must be an http:// or https:// URL"
+INGRESS_HOST = "must be a lowercase DNS name such as photos.example.com"
 
 
 def _storage(**fields: Any) -> dict[str, Any]:
@@ -538,6 +539,150 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("endpoint-no-scheme", _storage(endpoint="s3.example.com"), "spec.storage.endpoint", URL),
     ("endpoint-ftp", _storage(endpoint="ftp://s3.example.com"), "spec.storage.endpoint", URL),
     ("endpoint-no-host", _storage(endpoint="https://"), "spec.storage.endpoint", URL),
+    # read replicas, Redis Cluster, Kafka replication, the Ingress
+    (
+        "redis-host-and-cluster",
+        {"redis": {"cluster": ["redis-0.redis:6379"]}},
+        "spec.redis",
+        "exactly one of redis.host (one Redis server) or redis.cluster",
+    ),
+    (
+        "redis-neither-host-nor-cluster",
+        {"redis": {"host": None}},
+        "spec.redis",
+        "exactly one of redis.host (one Redis server) or redis.cluster",
+    ),
+    (
+        "redis-cluster-database-1",
+        {"redis": {"host": None, "cluster": ["redis-0:6379"], "database": 1}},
+        "spec.redis.database",
+        "must be 0 with redis.cluster",
+    ),
+    (
+        "redis-cluster-node-no-port",
+        {"redis": {"host": None, "cluster": ["redis-0:6379", "redis-1"]}},
+        "spec.redis.cluster[1]",
+        BROKER,
+    ),
+    (
+        "redis-cluster-empty",
+        {"redis": {"host": None, "cluster": []}},
+        "spec.redis.cluster",
+        "should have at least 1 items",
+    ),
+    (
+        "database-replica-url",
+        {"database": {"replicas": [{"host": "postgresql://replica"}]}},
+        "spec.database.replicas[0].host",
+        HOST,
+    ),
+    (
+        "database-replica-port",
+        {"database": {"replicas": [{"host": "replica", "port": 0}]}},
+        "spec.database.replicas[0].port",
+        AT_LEAST,
+    ),
+    (
+        "database-17-replicas",
+        {"database": {"replicas": [{"host": f"replica-{i}"} for i in range(17)]}},
+        "spec.database.replicas",
+        "must have at most 16 items",
+    ),
+    (
+        "replica-lag-zero",
+        {"database": {"replicaMaxLagSeconds": 0}},
+        "spec.database.replicaMaxLagSeconds",
+        AT_LEAST,
+    ),
+    (
+        "min-insync-over-replication",
+        {"kafka": {"replicationFactor": 2, "minInSyncReplicas": 3}},
+        "spec.kafka.minInSyncReplicas",
+        "must not exceed kafka.replicationFactor",
+    ),
+    ("ingress-host-ip", {"ingress": {"host": "10.0.0.1"}}, "spec.ingress.host", INGRESS_HOST),
+    (
+        "ingress-host-url",
+        {"ingress": {"host": "https://photos.example.com"}},
+        "spec.ingress.host",
+        INGRESS_HOST,
+    ),
+    (
+        "ingress-host-uppercase",
+        {"ingress": {"host": "Photos.example.com"}},
+        "spec.ingress.host",
+        INGRESS_HOST,
+    ),
+    (
+        "ingress-host-missing",
+        {"ingress": {"tlsSecretName": "photos-tls"}},
+        "spec.ingress.host",
+        "Required value",
+    ),
+    (
+        "ingress-burst-not-a-multiple",
+        {"ingress": {"host": "p.example.com", "rateLimit": {"requestsPerSecond": 10, "burst": 25}}},
+        "spec.ingress.rateLimit.burst",
+        "burst must be a multiple of requestsPerSecond",
+    ),
+    (
+        "ingress-controller-traefik",
+        {"ingress": {"host": "p.example.com", "controller": "traefik"}},
+        "spec.ingress.controller",
+        "Unsupported value",
+    ),
+    (
+        "ingress-controller-address",
+        {"ingress": {"host": "p.example.com", "controllerAddresses": ["10.1.2.3"]}},
+        "spec.ingress.controllerAddresses[0]",
+        "must be a CIDR",
+    ),
+    (
+        "ingress-class-uppercase",
+        {"ingress": {"host": "p.example.com", "ingressClassName": "NGINX"}},
+        "spec.ingress.ingressClassName",
+        "must be an IngressClass name",
+    ),
+    (
+        "ingress-tls-secret",
+        {"ingress": {"host": "p.example.com", "tlsSecretName": "photos_tls"}},
+        "spec.ingress.tlsSecretName",
+        SECRET,
+    ),
+    (
+        "ingress-rate-zero",
+        {"ingress": {"host": "p.example.com", "rateLimit": {"requests": 0}}},
+        "spec.ingress.rateLimit.requests",
+        AT_LEAST,
+    ),
+    (
+        "replication-role-not-an-arn",
+        _storage(
+            replication={
+                "roleArn": "photos-replication",
+                "destinations": [{"bucket": "photos-dr", "region": "eu-west-1"}],
+            }
+        ),
+        "spec.storage.replication.roleArn",
+        "must be an IAM role ARN",
+    ),
+    (
+        "replication-no-destination",
+        _storage(replication={"roleArn": "arn:aws:iam::123456789012:role/r", "destinations": []}),
+        "spec.storage.replication.destinations",
+        "should have at least 1 items",
+    ),
+    (
+        "replication-destination-bucket",
+        _storage(
+            replication={
+                "roleArn": "arn:aws:iam::123456789012:role/r",
+                "destinations": [{"bucket": "Photos_DR", "region": "eu-west-1"}],
+            }
+        ),
+        "spec.storage.replication.destinations[0].bucket",
+        BUCKET,
+    ),
     ("unknown-field", {"api": {"replica": 3}}, "spec.api.replica", "unknown field"),
 ]
 
@@ -613,6 +758,47 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ),
     ("gpu-node-type", {"processor": {"gpu": {"nodeType": "nvidia-a100-80gb"}}}),
     ("ports-at-the-bounds", {"database": {"port": 1}, "redis": {"port": 65535}}),
+    (
+        "redis-cluster",
+        {
+            "redis": {
+                "host": None,
+                "cluster": ["redis-0.redis:6379", "10.0.0.5:7000", "[fd00::1]:6379"],
+            }
+        },
+    ),
+    (
+        "database-16-replicas",
+        {
+            "database": {
+                "replicas": [{"host": f"replica-{i}.db"} for i in range(15)]
+                + [{"host": "fd00::7", "port": 6432}]
+            }
+        },
+    ),
+    (
+        "min-insync-equal-to-replication",
+        {"kafka": {"replicationFactor": 3, "minInSyncReplicas": 3}},
+    ),
+    ("ingress-host-only", {"ingress": {"host": "photos.example.com"}}),
+    (
+        "ingress-everything",
+        {
+            "ingress": {
+                "host": "photos-api.eu-1.example.com",
+                "tlsSecretName": "photos-tls",
+                "ingressClassName": "haproxy",
+                "controller": "haproxy",
+                "rateLimit": {
+                    "requestsPerSecond": 7,
+                    "burst": 21,
+                    "requests": 100,
+                    "periodSeconds": 60,
+                },
+                "controllerAddresses": ["10.244.0.0/16", "fd00:10:244::/56"],
+            }
+        },
+    ),
 ]
 
 
@@ -802,9 +988,10 @@ def test_the_small_sample_is_valid(cluster: Cluster) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_committed_sample_is_valid(cluster: Cluster) -> None:
-    sample = REPO_ROOT / "manifests" / "photostorage.yaml"
+@pytest.mark.parametrize("sample", ["photostorage.yaml", "photostorage-topology.yaml"])
+def test_the_committed_sample_is_valid(cluster: Cluster, sample: str) -> None:
+    path = REPO_ROOT / "manifests" / sample
     result = cluster.run(
-        "create", "--dry-run=server", "-n", "default", "-f", str(sample), check=False
+        "create", "--dry-run=server", "-n", "default", "-f", str(path), check=False
     )
     assert result.returncode == 0, result.stderr

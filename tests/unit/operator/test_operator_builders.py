@@ -443,6 +443,7 @@ def test_switched_off_children_are_unwanted(make_ps: MakePs) -> None:
         ("v1", "ResourceQuota", "photos-quota"),
         ("v1", "LimitRange", "photos-limits"),
         ("autoscaling/v2", "HorizontalPodAutoscaler", "photos-api"),
+        ("networking.k8s.io/v1", "Ingress", "photos-api"),
         ("batch/v1", "CronJob", "photos-backup"),
         ("batch/v1", "CronJob", "photos-backup-verify"),
         ("networking.k8s.io/v1", "NetworkPolicy", "photos-processor-metrics"),
@@ -451,7 +452,7 @@ def test_switched_off_children_are_unwanted(make_ps: MakePs) -> None:
         ("v1", "Service", "photos-api-metrics"),
         ("monitoring.coreos.com/v1", "ServiceMonitor", "photos"),
     ]
-    full = make_ps(monitoring={"enabled": True})
+    full = make_ps(monitoring={"enabled": True}, ingress={"host": "photos.example.com"})
     assert unwanted(full, build_children(full, service_monitors=True)) == []
     no_crd = unwanted(full, build_children(full, service_monitors=False))
     assert no_crd == [("monitoring.coreos.com/v1", "ServiceMonitor", "photos")]

@@ -54,6 +54,7 @@ def full_spec(minimal_spec: Any) -> dict[str, Any]:
         kafka={"brokers": ["kafka:9092"], "manageTopic": False},
         processor={"autoscaling": {"enabled": False}},
         monitoring={"enabled": True},
+        ingress={"host": "photos.example.com"},
     )
 
 
@@ -83,6 +84,7 @@ async def test_reconcile_uses_exactly_the_registered_verbs(minimal_spec: Any) ->
     off["api"] = {"autoscaling": {"enabled": False}}
     off["backup"] = {"enabled": False}
     off["monitoring"] = {"enabled": False}
+    del off["ingress"]
     kube.put(photostorage(off, 2))
     await reconcile(op, KEY)
     # Autoscaling switched back on: the replicas are handed over to the HPA.
