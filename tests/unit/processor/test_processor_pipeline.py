@@ -71,7 +71,7 @@ def test_photo_is_decoded_once_at_the_draft_covering_the_preview() -> None:
     assert decode_size(SPECS) == 1440
     assert decode_size(SPECS[:1]) == 250
     header = read_header(_jpeg(Image.new("RGB", (64, 48)), (4000, 3000)), decode_size(SPECS))
-    assert (header.decoded_width, header.decoded_height) == (2000, 1500)
+    assert (header.decoded_width, header.decoded_height) == (1500, 1125)
 
 
 def test_grid_is_resized_from_the_preview(xp: ModuleType, photo: Image.Image) -> None:
