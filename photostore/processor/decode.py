@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 from photostore.processor.exif import PhotoExif, read_exif
+from photostore.processor.imaging import from_pillow
 
 try:
     import pillow_heif
@@ -154,7 +155,7 @@ def decode_photo(
             rgb = image if image.mode == "RGB" else image.convert("RGB")
             if exif.orientation in _UPRIGHT:
                 rgb = rgb.transpose(_UPRIGHT[exif.orientation])
-            pixels = np.asarray(rgb)
+            pixels = from_pillow(rgb)
             image_format = str(image.format)
             del rgb
     except _DECODE_ERRORS as exc:

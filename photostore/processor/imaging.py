@@ -8,9 +8,15 @@ resize in parallel on worker threads). Device (CuPy) arrays go through those ker
 
 Which one runs follows from the array, as `array_module` does: callers, `run_kernels` above
 all, are one code path for both devices and feed both the same sizes.
+
+A host array made from a Pillow image (`from_pillow`) keeps that image, read-only: the next
+operation or encoder on it reads the image instead of copying the pixels back into Pillow
+(Pillow stores RGB as 4 bytes a pixel, so every crossing is a full copy).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -19,16 +25,37 @@ from photostore.processor.arrays import Array
 from photostore.processor.resize import luma, resize, to_uint8
 
 
+class PillowBackedArray(np.ndarray[Any, np.dtype[np.uint8]]):
+    """A read-only host array of a Pillow image's pixels that keeps the image."""
+
+    pillow: Image.Image
+
+
+def from_pillow(image: Image.Image) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The image's pixels as a read-only array, (H, W) or (H, W, C), that remembers the image."""
+    pixels = np.asarray(image)
+    pixels.flags.writeable = False
+    backed = pixels.view(PillowBackedArray)
+    backed.pillow = image
+    return backed
+
+
+def to_pillow(pixels: np.ndarray[Any, Any]) -> Image.Image:
+    """A Pillow image of 8-bit host pixels: the one they were read from, if they were."""
+    if isinstance(pixels, PillowBackedArray) and hasattr(pixels, "pillow"):
+        return pixels.pillow
+    return Image.fromarray(pixels)
+
+
 def resize_8bit(image: Array, width: int, height: int) -> Array:
     """Lanczos-3 resize of an 8-bit (H, W) or (H, W, 3) image to (height, width), 8-bit out."""
     if isinstance(image, np.ndarray):
-        resized = Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS)
-        return np.asarray(resized)
+        return from_pillow(to_pillow(image).resize((width, height), Image.Resampling.LANCZOS))
     return to_uint8(resize(image, width, height))
 
 
 def grayscale(rgb: Array) -> Array:
     """8-bit grayscale of an 8-bit RGB image: Pillow's `convert('L')` (ITU-R 601-2)."""
     if isinstance(rgb, np.ndarray):
-        return np.asarray(Image.fromarray(rgb).convert("L"))
+        return from_pillow(to_pillow(rgb).convert("L"))
     return luma(rgb)

@@ -23,7 +23,7 @@ from photostore.processor.colors import DominantColor, color_histogram, dominant
 from photostore.processor.decode import DecodedPhoto, decode_photo
 from photostore.processor.exif import PhotoExif
 from photostore.processor.hashes import Hashes, image_hashes
-from photostore.processor.imaging import grayscale, resize_8bit
+from photostore.processor.imaging import grayscale, resize_8bit, to_pillow
 from photostore.processor.resize import fit_within
 from photostore.processor.sharpness import blur_score
 
@@ -106,7 +106,7 @@ def run_kernels(pixels: Array, specs: list[ThumbnailSpec]) -> KernelOutput:
 
 def encode_thumbnail(spec: ThumbnailSpec, pixels: np.ndarray[Any, Any]) -> Thumbnail:
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=_PIL_FORMATS[spec.format], quality=spec.quality)
+    to_pillow(pixels).save(buffer, format=_PIL_FORMATS[spec.format], quality=spec.quality)
     height, width = pixels.shape[:2]
     return Thumbnail(
         name=spec.name,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from photostore.processor.arrays import to_host
-from photostore.processor.imaging import grayscale, resize_8bit
+from photostore.processor.imaging import from_pillow, grayscale, resize_8bit, to_pillow
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -45,3 +45,20 @@ def test_resize_8bit_of_grayscale(xp: ModuleType, photo: Image.Image) -> None:
 def test_grayscale_is_pillows_on_every_device(xp: ModuleType, photo: Image.Image) -> None:
     ours = to_host(grayscale(xp.asarray(np.asarray(photo))))
     np.testing.assert_array_equal(ours, np.asarray(photo.convert("L")))
+
+
+def test_pixels_read_from_pillow_keep_their_image_read_only(photo: Image.Image) -> None:
+    pixels = from_pillow(photo)
+    np.testing.assert_array_equal(pixels, np.asarray(photo))
+    assert to_pillow(pixels) is photo
+    with pytest.raises(ValueError, match="read-only"):
+        pixels[0, 0, 0] = 1
+
+
+def test_a_slice_or_a_copy_is_not_taken_for_the_whole_image(photo: Image.Image) -> None:
+    pixels = from_pillow(photo)
+    top = to_pillow(pixels[:10])
+    assert top is not photo
+    assert top.size == (photo.width, 10)
+    np.testing.assert_array_equal(np.asarray(top), np.asarray(photo)[:10])
+    assert to_pillow(pixels.copy()) is not photo
