@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image
 
 from photostore.processor.arrays import Array, to_device, to_host
 from photostore.processor.colors import DominantColor, color_histogram, dominant_colors
