@@ -22,7 +22,11 @@ import numpy as np
 from PIL import Image
 
 from photostore.processor.arrays import Array
-from photostore.processor.resize import luma, resize, to_uint8
+from photostore.processor.resize import box_reduce, luma, resize, to_uint8
+
+# Shrinking by more than this, a thumbnail is first box-reduced by a whole factor, so that
+# Lanczos shrinks by less than this much (Pillow's `reducing_gap`, libvips' `resize` gap).
+REDUCING_GAP = 2
 
 
 class PillowBackedArray(np.ndarray[Any, np.dtype[np.uint8]]):
@@ -52,6 +56,35 @@ def resize_8bit(image: Array, width: int, height: int) -> Array:
     if isinstance(image, np.ndarray):
         return from_pillow(to_pillow(image).resize((width, height), Image.Resampling.LANCZOS))
     return to_uint8(resize(image, width, height))
+
+
+def reduce_8bit(image: Array, factor: int) -> Array:
+    """Box-reduce an 8-bit image whose sides are multiples of `factor` (Pillow's `reduce`)."""
+    if isinstance(image, np.ndarray):
+        return from_pillow(to_pillow(image).reduce(factor))
+    return box_reduce(image, factor)
+
+
+def reduce_factor(width: int, height: int, out_width: int, out_height: int) -> int:
+    """The largest whole factor, dividing both sides, that leaves Lanczos <= REDUCING_GAP."""
+    factor = max(1, min(width // (out_width * REDUCING_GAP), height // (out_height * REDUCING_GAP)))
+    while width % factor or height % factor:
+        factor -= 1
+    return factor
+
+
+def thumbnail_8bit(image: Array, width: int, height: int) -> Array:
+    """A thumbnail of an 8-bit image: box-reduce by a whole factor, then Lanczos-3.
+
+    As libvips' `resize` and Pillow's `resize(reducing_gap=2.0)` do: a 250 px grid from a
+    1440 px preview averages 2x2 blocks, then Lanczos shrinks 2.88 times instead of 5.76,
+    half the taps on a quarter of the pixels, indistinguishable at that size. Where the sides
+    are not multiples of the factor, a smaller factor (or none) is used.
+    """
+    factor = reduce_factor(image.shape[1], image.shape[0], width, height)
+    if factor > 1:
+        image = reduce_8bit(image, factor)
+    return resize_8bit(image, width, height)
 
 
 def grayscale(rgb: Array) -> Array:

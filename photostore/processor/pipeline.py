@@ -1,11 +1,12 @@
 """One photo's processing: decode (CPU), kernels (the chosen device), encode thumbnails (CPU).
 
-The photo is decoded once, at the smallest JPEG draft scale that still covers the largest
-thumbnail (1/2 for a 12 MP photo and a 1440 px preview). The kernels then run on a cascade,
-largest first: the preview from the decoded photo, each smaller thumbnail from the next
-larger one (the grid from the preview), and each analysis reads the smallest image that
-defines it: hashes and colours the smallest thumbnail (the grid), sharpness the largest (the
-preview; see sharpness.py). Nothing but the first resize touches the decoded photo.
+The photo is decoded once, at the smallest JPEG scale that still covers the largest
+thumbnail (3/8 for a 12 MP photo and a 1440 px preview; see decode.py). The kernels then run
+on a cascade, largest first: the preview from the decoded photo, each smaller thumbnail from
+the next larger one (the grid from the preview; `thumbnail_8bit`), and each analysis reads
+the smallest image that defines it: hashes and colours the smallest thumbnail (the grid),
+sharpness the largest (the preview; see sharpness.py). Nothing but the first resize touches
+the decoded photo.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from photostore.processor.colors import DominantColor, color_histogram, dominant
 from photostore.processor.decode import DecodedPhoto, decode_photo
 from photostore.processor.exif import PhotoExif
 from photostore.processor.hashes import Hashes, image_hashes
-from photostore.processor.imaging import grayscale, resize_8bit, to_pillow
+from photostore.processor.imaging import grayscale, thumbnail_8bit, to_pillow
 from photostore.processor.resize import fit_within
 from photostore.processor.sharpness import blur_score
 
@@ -91,7 +92,7 @@ def run_kernels(pixels: Array, specs: list[ThumbnailSpec]) -> KernelOutput:
     for edge in edges:
         target_w, target_h = fit_within(width, height, edge)
         if (target_h, target_w) != current.shape[:2]:
-            current = resize_8bit(current, target_w, target_h)
+            current = thumbnail_8bit(current, target_w, target_h)
         stages[edge] = current
     largest, smallest = stages[edges[0]], stages[edges[-1]]
     return KernelOutput(
@@ -149,5 +150,5 @@ def render_thumbnail(data: bytes, spec: ThumbnailSpec, xp: ModuleType = np) -> T
     target_w, target_h = fit_within(width, height, spec.long_edge)
     pixels = to_device(xp, decoded.pixels)
     if (target_h, target_w) != (height, width):
-        pixels = resize_8bit(pixels, target_w, target_h)
+        pixels = thumbnail_8bit(pixels, target_w, target_h)
     return encode_thumbnail(spec, to_host(pixels))

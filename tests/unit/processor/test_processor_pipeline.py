@@ -15,7 +15,7 @@ from photostore.processor.arrays import to_host
 from photostore.processor.colors import color_histogram, dominant_colors
 from photostore.processor.decode import decode_photo, read_header
 from photostore.processor.hashes import Hashes, hamming, int64_to_unsigned
-from photostore.processor.imaging import resize_8bit
+from photostore.processor.imaging import thumbnail_8bit
 from photostore.processor.pipeline import (
     KernelOutput,
     ThumbnailSpec,
@@ -78,7 +78,7 @@ def test_grid_is_resized_from_the_preview(xp: ModuleType, photo: Image.Image) ->
     output = _kernels(xp, photo)
     preview, grid = output.thumbnails["preview"], output.thumbnails["grid"]
     assert preview.shape == (1080, 1440, 3)
-    np.testing.assert_array_equal(grid, to_host(resize_8bit(xp.asarray(preview), 250, 188)))
+    np.testing.assert_array_equal(grid, to_host(thumbnail_8bit(xp.asarray(preview), 250, 188)))
 
 
 def test_hashes_are_imagehash_of_the_grid_thumbnail(xp: ModuleType, photo: Image.Image) -> None:
