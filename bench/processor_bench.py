@@ -5,7 +5,7 @@ upscaled to 4000x3000 and saved as JPEG quality 90, the size of a phone camera's
 
 Prints `RESULT name value unit` lines:
 - thumbnail_cpu_photos_per_s: our 250 px WebP grid thumbnail (read file, draft-decode, Lanczos
-  resize on NumPy, encode), one photo at a time;
+  resize on the CPU device, encode), one photo at a time;
 - thumbnail_pyvips_photos_per_s: pyvips `Image.thumbnail` + WebP encode of the same files,
   libvips' operation cache off so every call decodes;
 - thumbnail_cpu_vs_pyvips: the ratio of the two (goal >= 0.5);
