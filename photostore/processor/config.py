@@ -8,8 +8,11 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from photostore.events import DEFAULT_TOPIC, dead_letter_topic
+from photostore.processor.cpus import available_cpus
 from photostore.processor.decode import DEFAULT_MAX_PIXELS
 from photostore.processor.pipeline import ThumbnailFormat, ThumbnailSpec
+
+MAX_WORKERS = 64
 
 
 class Settings(BaseSettings):
@@ -33,7 +36,14 @@ class Settings(BaseSettings):
     processor_device: Literal["auto", "cpu", "gpu"] = "auto"
     batch_size: int = Field(default=16, ge=1, le=512)
     batch_wait_s: float = Field(default=1.0, gt=0, description="longest wait to fill a batch")
-    workers: int = Field(default=4, ge=1, le=64, description="threads for fetch/decode/encode")
+    workers: int = Field(
+        default_factory=lambda: min(MAX_WORKERS, available_cpus()),
+        ge=1,
+        le=MAX_WORKERS,
+        description="threads that fetch, decode, resize (on the CPU device), encode and upload "
+        "photos, one photo each; default: the CPUs this process may use (affinity and cgroup "
+        "quota), so a batch uses every core",
+    )
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 disables the server")
     max_photo_pixels: int = Field(
         default=DEFAULT_MAX_PIXELS,

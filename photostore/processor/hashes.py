@@ -9,7 +9,9 @@ them, stored as a signed 64-bit integer so it fits a PostgreSQL `bigint`:
   8x8 low-frequency corner, bit = coefficient > median of the corner.
 
 The `*_bits` functions take the already resized grayscale pixels (so they can be checked
-bit for bit against `imagehash` given the same input); `image_hashes` resizes too.
+bit for bit against `imagehash` given the same input); `image_hashes` resizes too, to 8-bit
+pixels as `imagehash` does: on the host with Pillow's resampler, so the hashes of an image
+equal `imagehash`'s of the same image bit for bit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from photostore.processor.arrays import Array, array_module, to_host
-from photostore.processor.resize import resize
+from photostore.processor.imaging import resize_8bit
 
 HASH_SIZE = 8
 PHASH_SIZE = HASH_SIZE * 4
@@ -77,10 +79,11 @@ class Hashes:
 
 
 def image_hashes(gray: Array) -> Hashes:
-    """aHash, dHash and pHash of an 8-bit grayscale image of any size."""
-    small = resize(gray, HASH_SIZE, HASH_SIZE)
-    wide = resize(gray, HASH_SIZE + 1, HASH_SIZE)
-    square = resize(gray, PHASH_SIZE, PHASH_SIZE)
+    """aHash, dHash and pHash of an 8-bit grayscale image of any size (the pipeline gives the
+    grid thumbnail's: `imagehash` itself reads no more than 32x32 pixels)."""
+    small = resize_8bit(gray, HASH_SIZE, HASH_SIZE)
+    wide = resize_8bit(gray, HASH_SIZE + 1, HASH_SIZE)
+    square = resize_8bit(gray, PHASH_SIZE, PHASH_SIZE)
     return Hashes(
         ahash=bits_to_int64(average_hash_bits(small)),
         dhash=bits_to_int64(difference_hash_bits(wide)),

@@ -1,8 +1,12 @@
 """One photo's processing: decode (CPU), kernels (the chosen device), encode thumbnails (CPU).
 
-The kernels run on a cascade of sizes, largest first: each thumbnail is resized from the
-previous, larger one, and the analyses read the smallest stage that is big enough for them
-(hashes and colours: the smallest thumbnail; sharpness: a fixed 512 px stage).
+The photo is decoded once, at the smallest JPEG scale that still covers the largest
+thumbnail (3/8 for a 12 MP photo and a 1440 px preview; see decode.py). The kernels then run
+on a cascade, largest first: the preview from the decoded photo, each smaller thumbnail from
+the next larger one (the grid from the preview; `thumbnail_8bit`), and each analysis reads
+the smallest image that defines it: hashes and colours the smallest thumbnail (the grid),
+sharpness the largest (the preview; see sharpness.py). Nothing but the first resize touches
+the decoded photo.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image
 
 from photostore.processor.arrays import Array, to_device, to_host
 from photostore.processor.colors import DominantColor, color_histogram, dominant_colors
 from photostore.processor.decode import DecodedPhoto, decode_photo
 from photostore.processor.exif import PhotoExif
 from photostore.processor.hashes import Hashes, image_hashes
-from photostore.processor.resize import fit_within, luma, resize, to_uint8
-from photostore.processor.sharpness import SHARPNESS_EDGE, laplacian_variance
+from photostore.processor.imaging import grayscale, thumbnail_8bit, to_pillow
+from photostore.processor.resize import fit_within
+from photostore.processor.sharpness import blur_score
 
 ThumbnailFormat = Literal["webp", "jpg"]
 _CONTENT_TYPES: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg"}
@@ -75,27 +79,26 @@ class KernelOutput:
 
 
 def decode_size(specs: list[ThumbnailSpec]) -> int:
-    """The long edge to decode at: the largest output, and never below the sharpness stage."""
-    return max([SHARPNESS_EDGE, *(spec.long_edge for spec in specs)])
+    """The long edge to decode at: the largest output's."""
+    return max(spec.long_edge for spec in specs)
 
 
 def run_kernels(pixels: Array, specs: list[ThumbnailSpec]) -> KernelOutput:
     """Resize cascade, hashes, colours and sharpness of one (H, W, 3) uint8 image on its device."""
     height, width = pixels.shape[:2]
-    edges = sorted({SHARPNESS_EDGE, *(spec.long_edge for spec in specs)}, reverse=True)
+    edges = sorted({spec.long_edge for spec in specs}, reverse=True)
     stages: dict[int, Array] = {}
     current = pixels
     for edge in edges:
         target_w, target_h = fit_within(width, height, edge)
         if (target_h, target_w) != current.shape[:2]:
-            current = to_uint8(resize(current, target_w, target_h))
+            current = thumbnail_8bit(current, target_w, target_h)
         stages[edge] = current
-    smallest = stages[edges[-1]]
-    gray_small = luma(smallest)
+    largest, smallest = stages[edges[0]], stages[edges[-1]]
     return KernelOutput(
         thumbnails={spec.name: to_host(stages[spec.long_edge]) for spec in specs},
-        hashes=image_hashes(gray_small),
-        blur_score=laplacian_variance(luma(stages[SHARPNESS_EDGE])),
+        hashes=image_hashes(grayscale(smallest)),
+        blur_score=blur_score(grayscale(largest)),
         dominant_colors=dominant_colors(smallest),
         color_histogram=color_histogram(smallest),
     )
@@ -103,7 +106,7 @@ def run_kernels(pixels: Array, specs: list[ThumbnailSpec]) -> KernelOutput:
 
 def encode_thumbnail(spec: ThumbnailSpec, pixels: np.ndarray[Any, Any]) -> Thumbnail:
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=_PIL_FORMATS[spec.format], quality=spec.quality)
+    to_pillow(pixels).save(buffer, format=_PIL_FORMATS[spec.format], quality=spec.quality)
     height, width = pixels.shape[:2]
     return Thumbnail(
         name=spec.name,
@@ -147,5 +150,5 @@ def render_thumbnail(data: bytes, spec: ThumbnailSpec, xp: ModuleType = np) -> T
     target_w, target_h = fit_within(width, height, spec.long_edge)
     pixels = to_device(xp, decoded.pixels)
     if (target_h, target_w) != (height, width):
-        pixels = to_uint8(resize(pixels, target_w, target_h))
+        pixels = thumbnail_8bit(pixels, target_w, target_h)
     return encode_thumbnail(spec, to_host(pixels))

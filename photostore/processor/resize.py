@@ -105,3 +105,20 @@ def luma(rgb: Array) -> Array:
     wide = rgb.astype(xp.uint32)
     value = wide[..., 0] * 19595 + wide[..., 1] * 38470 + wide[..., 2] * 7471 + 0x8000
     return (value >> 16).astype(xp.uint8)
+
+
+def box_reduce(image: Array, factor: int) -> Array:
+    """Each `factor` x `factor` block's mean, rounded as Pillow's `Image.reduce` rounds.
+
+    8-bit in and out; both sides must be multiples of `factor`. Pillow divides in 8.24 fixed
+    point: ((sum + area / 2) * floor(2^24 / area)) >> 24.
+    """
+    height, width = image.shape[:2]
+    if factor < 1 or height % factor or width % factor:
+        raise ValueError(f"{width}x{height} is not made of whole {factor}x{factor} blocks")
+    xp = array_module(image)
+    blocks = image.reshape(height // factor, factor, width // factor, factor, *image.shape[2:])
+    sums = blocks.sum(axis=(1, 3), dtype=xp.uint64)
+    area = factor * factor
+    multiplier = int(2.0**32 / (256 * area))
+    return (((sums + area // 2) * multiplier) >> 24).astype(xp.uint8)

@@ -15,6 +15,7 @@ from photostore.processor.decode import (
     UndecodablePhotoError,
     decode_photo,
     draft_request,
+    read_header,
 )
 from photostore.processor.exif import parse_exif_datetime
 
@@ -50,6 +51,42 @@ def test_jpeg_is_draft_decoded_but_never_below_the_target(large: Image.Image) ->
     assert 250 <= max(width, height) < 2400 // 2
     assert decoded.pixels.dtype == np.uint8
     assert decoded.pixels.shape[2] == 3
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize(
+    ("size", "edge", "decoded"),
+    [
+        ((4000, 3000), 1440, (1500, 1125)),  # 3/8 covers 1440
+        ((4032, 3024), 1440, (1512, 1134)),
+        ((3000, 2000), 1440, (1500, 1000)),  # 3/8 would be 1125: 1/2
+        ((4000, 3000), 250, (500, 375)),  # 1/8
+    ],
+)
+def test_jpeg_decodes_at_the_smallest_scale_covering_the_edge(
+    size: tuple[int, int], edge: int, decoded: tuple[int, int]
+) -> None:
+    jpeg = _jpeg(Image.new("RGB", size, (90, 120, 30)))
+    header = read_header(jpeg, edge)
+    assert (header.decoded_width, header.decoded_height) == decoded
+    pixels = decode_photo(jpeg, edge).pixels
+    assert pixels.shape == (decoded[1], decoded[0], 3)
+    assert np.abs(pixels.astype(int) - (90, 120, 30)).max() <= 2
+
+
+def test_three_eighths_decode_resizes_like_the_full_decode(photo: Image.Image) -> None:
+    jpeg = _jpeg(photo.resize((4000, 3000), Image.Resampling.LANCZOS))
+    reduced = decode_photo(jpeg, 1440).pixels
+    assert reduced.shape == (1125, 1500, 3)
+    full = decode_photo(jpeg).pixels
+    lanczos = Image.Resampling.LANCZOS
+    ours = np.asarray(Image.fromarray(reduced).resize((1440, 1080), lanczos))
+    reference = np.asarray(Image.fromarray(full).resize((1440, 1080), lanczos))
+    assert _psnr(ours, reference) > 45.0
 
 
 def test_full_decode_without_target(large: Image.Image) -> None:

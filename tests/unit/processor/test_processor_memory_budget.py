@@ -39,8 +39,8 @@ def test_header_gives_the_decoded_size_of_a_draft_decoded_jpeg() -> None:
     Image.new("RGB", (4000, 3000), (10, 20, 30)).save(buffer, "JPEG")
     header = read_header(buffer.getvalue(), 1440)
     assert (header.width, header.height) == (4000, 3000)
-    # DCT scaling at 1/2: the decode that follows produces exactly this many pixels.
-    assert (header.decoded_width, header.decoded_height) == (2000, 1500)
+    # DCT scaling at 3/8: the decode that follows produces exactly this many pixels.
+    assert (header.decoded_width, header.decoded_height) == (1500, 1125)
     decoded = decode_photo(buffer.getvalue(), 1440)
     assert decoded.pixels.shape[:2] == (header.decoded_height, header.decoded_width)
     png = read_header(_png((4000, 3000)), 1440)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
@@ -57,3 +58,12 @@ def test_dominant_colors_of_a_two_colour_image(xp: ModuleType) -> None:
     image[:, 7:] = (10, 250, 10)
     found = dominant_colors(xp.asarray(image), count=5)
     assert [(c.hex, c.fraction) for c in found] == [("#c81e28", 0.7), ("#0afa0a", 0.3)]
+
+
+def test_laplacian_variance_of_8bit_pixels_is_scipys(xp: ModuleType, photo: Image.Image) -> None:
+    gray = np.asarray(photo.convert("L"))
+    reference = ndimage.laplace(gray.astype(np.float64), mode="reflect")
+    values = laplacian(xp.asarray(gray))
+    assert values.dtype == xp.int16
+    np.testing.assert_array_equal(to_host(values), reference)
+    assert laplacian_variance(xp.asarray(gray)) == pytest.approx(reference.var(), rel=1e-12)
