@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import redis.exceptions
 from botocore.exceptions import ClientError, EndpointConnectionError
+from fake_s3 import FakeS3
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -157,20 +158,6 @@ async def test_metrics_use_the_route_template_not_the_path() -> None:
     assert 'route="/items/{item_id}",service="api",status="422"} 1.0' in text
     assert 'route="<unmatched>",service="api",status="404"} 1.0' in text
     assert "/items/1" not in text
-
-
-class FakeS3:
-    """Records calls like boto3's S3 client would receive them."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        def record(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((name, kwargs))
-            return {"UploadId": "u1", "ETag": f'"e{len(self.calls)}"'}
-
-        return record
 
 
 def _b64_sha256(data: bytes) -> str:
