@@ -112,6 +112,10 @@ def main(argv: list[str]) -> None:
         host=args.host,
         port=settings.api_port,
         workers=args.workers,
+        # Named, not "auto": without them uvicorn would fall back, silently, to asyncio's
+        # loop and the pure-Python h11 parser.
+        loop="uvloop",
+        http="httptools",
         log_level="info",
         access_log=False,
         # Forwarded headers are read by the app, from trusted proxies only (client_address).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 from ipaddress import ip_network
 from typing import Any
 
@@ -12,12 +13,14 @@ import httpx
 import psycopg
 import pytest
 import redis.exceptions
+import uvicorn
 from botocore.exceptions import ClientError, EndpointConnectionError
 from fake_s3 import FakeS3
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from photostore.api.app import main as api_main
 from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError, install_error_handlers
@@ -248,3 +251,17 @@ def test_trusted_proxies_are_comma_separated_cidrs(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PHOTOSTORE_TRUSTED_PROXIES", "not-a-network")
     with pytest.raises(ValueError, match="trusted_proxies"):
         Settings()
+
+
+def test_api_is_served_on_uvloop_with_the_httptools_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(kwargs, app=app))
+    monkeypatch.setenv("PHOTOSTORE_API_PORT", "8181")
+    api_main(["--workers", "3"])
+    assert (served["loop"], served["http"]) == ("uvloop", "httptools")
+    assert (served["app"], served["factory"]) == ("photostore.api.app:create_app", True)
+    assert (served["port"], served["workers"]) == (8181, 3)
+    # Both are installed, so uvicorn finds what it was asked for.
+    assert importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
