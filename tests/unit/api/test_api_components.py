@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import importlib.util
 from ipaddress import ip_network
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from photostore.api.app import create_app
 from photostore.api.app import main as api_main
 from photostore.api.client_address import client_address
 from photostore.api.config import Settings
@@ -265,3 +267,20 @@ def test_api_is_served_on_uvloop_with_the_httptools_parser(
     assert (served["port"], served["workers"]) == (8181, 3)
     # Both are installed, so uvicorn finds what it was asked for.
     assert importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+
+
+async def test_objects_made_at_startup_are_left_out_of_garbage_collection() -> None:
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:9/none",
+        redis_url="redis://127.0.0.1:9/0",
+        kafka_brokers="127.0.0.1:9",
+        metrics_port=0,
+        background_tasks=False,
+    )
+    app = create_app(settings)
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
