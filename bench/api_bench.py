@@ -4,10 +4,27 @@ Starts the API itself (`python -m photostore api`, uvicorn, in a subprocess) on 
 database, bucket, topic and Redis prefix, and prints `RESULT name value unit` lines:
   upload_api / upload_s3_direct / upload_ratio
       MB/s of the same files uploaded through the API (multipart, streamed to S3) and
-      PUT straight to the same S3 server with boto3; goal: ratio >= 0.7
+      PUT straight to the same S3 server with boto3; goal: ratio >= 0.8
+  upload_api_cpu / upload_api_s3_cpu / upload_api_client_cpu
+      CPU seconds per uploaded GB of the API process (all its workers), of the S3 server
+      and of this process (the HTTP client) during the API rounds
+  upload_direct_client_cpu / upload_direct_s3_cpu
+      the same for the direct rounds: this process (the boto3 client) and the S3 server
+  upload_cpu_ratio
+      CPU per GB of the direct path (client + S3 server) over that of the API path
+      (client + API + S3 server): the upload ratio on a machine that is CPU-bound
   list_api_rps / list_api_p99 / list_sql_rps / list_sql_p99 / list_ratio
       GET /v1/photos (one page of 50) at N concurrent clients, against the same SQL
-      query run straight through a psycopg pool at the same concurrency; goal: ratio >= 0.5
+      query run straight through a psycopg pool at the same concurrency; goal: ratio >= 0.7
+      and list_api_p99 <= 2 x list_sql_p99
+  list_api_cpu / list_sql_client_cpu
+      CPU milliseconds per request of the API process, and of this process running the
+      SQL baseline (psycopg's client side of the same query)
+
+Rates and ratios are the median over rounds (upload) or alternating windows (list); CPU is
+utime + stime from /proc/<pid>/stat, so it holds on a machine shared with other work (the
+S3 server's figure includes whatever else it serves meanwhile). The S3 server's pid is read
+from var/run/s3.pid of the environment; without it those lines are left out.
 
 The API runs with --workers processes (default 2, as two replicas would on two cores);
 the psycopg pool of the baseline has the API's default pool size (20).
@@ -19,6 +36,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -36,10 +54,11 @@ from photostore.api.photos_db import ListFilters, list_query
 from photostore.db.migrate import apply_migrations
 from photostore.db.pool import create_pool
 from photostore.events import admin_config, ensure_topics
-from photostore.local_env import read_env_file
+from photostore.local_env import env_file, read_env_file
 from photostore.storage import create_s3_client, delete_prefix, ensure_bucket
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def result(name: str, value: float, unit: str) -> None:
@@ -50,6 +69,61 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all of its threads, from /proc/<pid>/stat; 0 once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (uvicorn's workers)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def s3_server_pid() -> int | None:
+    """The environment's S3 server (versitygw), when its pid file is there."""
+    try:
+        pid = int((env_file().parent / "run" / "s3.pid").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+class CpuMeter:
+    """CPU seconds used by groups of processes between `start` and `stop`."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._started: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {
+            name: sum(process_cpu_seconds(pid) for pid in pids)
+            for name, pids in self.groups.items()
+        }
+
+    def start(self) -> None:
+        self._started = self._now()
+
+    def stop(self) -> dict[str, float]:
+        now = self._now()
+        return {name: now[name] - self._started[name] for name in self.groups}
 
 
 def p99(samples: list[float]) -> float:
@@ -209,20 +283,48 @@ async def bench_upload(
     args: argparse.Namespace,
 ) -> None:
     files = make_files(args.files, args.file_mib * 1024 * 1024)
-    total_mb = sum(len(f) for f in files) / 1e6
-    api_best = direct_best = float("inf")
+    total_bytes = sum(len(f) for f in files)
+    total_mb, total_gb = total_bytes / 1e6, total_bytes / 1e9
+    groups = {"api": [args.api_pid, *child_pids(args.api_pid)], "client": [os.getpid()]}
+    s3_pid = s3_server_pid()
+    if s3_pid is not None:
+        groups["s3"] = [s3_pid]
+    meter = CpuMeter(groups)
+    rates: dict[str, list[float]] = {"api": [], "direct": []}
+    cpu: dict[str, list[float]] = {}
     for round_ in range(args.rounds):
         for f in files:  # new bytes each round, so no upload is a duplicate
             f[4:12] = os.urandom(8)
-        direct_best = min(
-            direct_best,
-            await asyncio.to_thread(direct_put, environment, files, args.concurrency, str(round_)),
+        meter.start()
+        seconds = await asyncio.to_thread(
+            direct_put, environment, files, args.concurrency, str(round_)
         )
-        api_best = min(api_best, await api_upload(session, base, headers, files, args.concurrency))
-    api_rate, direct_rate = total_mb / api_best, total_mb / direct_best
-    result("upload_api", api_rate, "MB/s")
-    result("upload_s3_direct", direct_rate, "MB/s")
-    result("upload_ratio", api_rate / direct_rate, "ratio")
+        used = meter.stop()
+        rates["direct"].append(total_mb / seconds)
+        for name in ("client", "s3"):
+            if name in used:
+                cpu.setdefault(f"direct_{name}", []).append(used[name] / total_gb)
+        meter.start()
+        seconds = await api_upload(session, base, headers, files, args.concurrency)
+        used = meter.stop()
+        rates["api"].append(total_mb / seconds)
+        for name in ("api", "client", "s3"):
+            if name in used:
+                cpu.setdefault(f"api_{name}", []).append(used[name] / total_gb)
+    ratios = [api / direct for api, direct in zip(rates["api"], rates["direct"], strict=True)]
+    result("upload_api", statistics.median(rates["api"]), "MB/s")
+    result("upload_s3_direct", statistics.median(rates["direct"]), "MB/s")
+    result("upload_ratio", statistics.median(ratios), "ratio")
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    result("upload_api_cpu", median_cpu["api_api"], "cpu-s/GB")
+    result("upload_api_client_cpu", median_cpu["api_client"], "cpu-s/GB")
+    result("upload_direct_client_cpu", median_cpu["direct_client"], "cpu-s/GB")
+    if "api_s3" in median_cpu:
+        result("upload_api_s3_cpu", median_cpu["api_s3"], "cpu-s/GB")
+        result("upload_direct_s3_cpu", median_cpu["direct_s3"], "cpu-s/GB")
+        api_path = median_cpu["api_client"] + median_cpu["api_api"] + median_cpu["api_s3"]
+        direct_path = median_cpu["direct_client"] + median_cpu["direct_s3"]
+        result("upload_cpu_ratio", direct_path / api_path, "ratio")
 
 
 async def closed_loop(
@@ -288,23 +390,32 @@ async def bench_list(
 
     # Short alternating windows, so both paths see the same background load.
     samples: dict[str, list[float]] = {"api": [], "sql": []}
-    elapsed = {"api": 0.0, "sql": 0.0}
+    rps: dict[str, list[float]] = {"api": [], "sql": []}
+    cpu_ms: dict[str, list[float]] = {"api": [], "sql": []}
+    meter = CpuMeter({"api": [args.api_pid, *child_pids(args.api_pid)], "sql": [os.getpid()]})
     window = args.seconds / args.windows
     try:
         for call in (via_api, via_sql):  # warm up both paths
             await closed_loop(args.clients, 1.0, call, [])
         for _ in range(args.windows):
             for name, call in (("api", via_api), ("sql", via_sql)):
-                elapsed[name] += await closed_loop(args.clients, window, call, samples[name])
+                before = len(samples[name])
+                meter.start()
+                elapsed = await closed_loop(args.clients, window, call, samples[name])
+                used = meter.stop()
+                requests = len(samples[name]) - before
+                rps[name].append(requests / elapsed)
+                cpu_ms[name].append(used[name] * 1000 / requests)
     finally:
         await pool.close()
-    api_rps, sql_rps = (len(samples[n]) / elapsed[n] for n in ("api", "sql"))
-    api_p99, sql_p99 = p99(samples["api"]), p99(samples["sql"])
-    result("list_api_rps", api_rps, "req/s")
-    result("list_api_p99", api_p99 * 1000, "ms")
-    result("list_sql_rps", sql_rps, "req/s")
-    result("list_sql_p99", sql_p99 * 1000, "ms")
-    result("list_ratio", api_rps / sql_rps, "ratio")
+    ratios = [api / sql for api, sql in zip(rps["api"], rps["sql"], strict=True)]
+    result("list_api_rps", statistics.median(rps["api"]), "req/s")
+    result("list_api_p99", p99(samples["api"]) * 1000, "ms")
+    result("list_sql_rps", statistics.median(rps["sql"]), "req/s")
+    result("list_sql_p99", p99(samples["sql"]) * 1000, "ms")
+    result("list_ratio", statistics.median(ratios), "ratio")
+    result("list_api_cpu", statistics.median(cpu_ms["api"]), "cpu-ms/req")
+    result("list_sql_client_cpu", statistics.median(cpu_ms["sql"]), "cpu-ms/req")
     result("list_api_workers", args.workers, "processes")
 
 
@@ -326,10 +437,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=16, help="files per upload round")
     parser.add_argument("--file-mib", type=int, default=12, help="size of each file")
     parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight")
-    parser.add_argument("--rounds", type=int, default=3, help="upload rounds (best is kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="upload rounds (median is kept)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent list clients")
     parser.add_argument("--seconds", type=float, default=12.0, help="list time per path")
-    parser.add_argument("--windows", type=int, default=4, help="alternating list windows")
+    parser.add_argument("--windows", type=int, default=6, help="alternating list windows")
     parser.add_argument("--rows", type=int, default=5000, help="photos of the listing user")
     parser.add_argument("--page", type=int, default=50, help="page size")
     parser.add_argument("--pool", type=int, default=20, help="psycopg pool size of the baseline")
@@ -347,6 +458,7 @@ def main() -> None:
     environment.open()
     port = free_port()
     api = start_api(environment, port, args.workers)
+    args.api_pid = api.pid
     try:
         asyncio.run(run(environment, port, args))
     finally:

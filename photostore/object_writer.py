@@ -6,6 +6,9 @@ so S3 itself refuses bytes that changed on the way and keeps the checksum with t
 Larger ones go up as a multipart upload whose parts are sent (up to `max_in_flight` at once)
 while the next ones are received. Memory per object is at most about
 max(single_put_size, (max_in_flight + 1) parts).
+
+The chunks are kept as they came (views, when a part boundary splits one) and go to boto3
+as a `ChunkedBody`: no byte is copied between the caller and the socket.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import contextlib
 import hashlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from photostore.chunked_body import ChunkedBody
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,8 +47,8 @@ class ObjectWriter:
         self._part_size = part_size
         self._single_put_size = max(part_size, single_put_size or part_size)
         self._max_in_flight = max_in_flight
-        # Chunks as received, joined once per part: one copy of each byte, not several.
-        self._chunks: deque[bytes] = deque()
+        # Chunks as received, never joined: each PUT or part reads views of them.
+        self._chunks: deque[bytes | memoryview] = deque()
         self._buffered = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
@@ -67,7 +72,8 @@ class ObjectWriter:
         digests = b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in self._parts)
         return f"{_b64(hashlib.sha256(digests).digest())}-{len(self._parts)}"
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
+        """Buffer `data` (kept, not copied: the caller must not change it afterwards)."""
         self.clean = False
         self._sha256.update(data)
         self._chunks.append(data)
@@ -85,7 +91,7 @@ class ObjectWriter:
                 self._s3.put_object,
                 Bucket=self._bucket,
                 Key=self._key,
-                Body=self._take(self._buffered),
+                Body=_as_file(self._take(self._buffered)),
                 ContentType=self._content_type,
                 ChecksumSHA256=_b64(self._sha256.digest()),
             )
@@ -120,21 +126,22 @@ class ObjectWriter:
         except Exception as exc:
             log.warning("could not discard s3 object %s: %s", self._key, type(exc).__name__)
 
-    def _take(self, size: int) -> bytes:
-        """The first `size` buffered bytes, removed from the buffer."""
-        taken: list[bytes] = []
+    def _take(self, size: int) -> ChunkedBody:
+        """The first `size` buffered bytes, removed from the buffer, as one body."""
+        taken: list[bytes | memoryview] = []
         missing = size
         while missing:
             chunk = self._chunks.popleft()
             if len(chunk) > missing:
-                self._chunks.appendleft(chunk[missing:])
-                chunk = chunk[:missing]
+                view = memoryview(chunk)
+                self._chunks.appendleft(view[missing:])
+                chunk = view[:missing]
             taken.append(chunk)
             missing -= len(chunk)
         self._buffered -= size
-        return b"".join(taken)
+        return ChunkedBody(taken)
 
-    async def _send_part(self, body: bytes) -> None:
+    async def _send_part(self, body: ChunkedBody) -> None:
         if self._upload_id is None:
             created = await asyncio.to_thread(
                 self._s3.create_multipart_upload,
@@ -149,19 +156,19 @@ class ObjectWriter:
         self._parts.append({"PartNumber": number})
         self._in_flight.add(asyncio.create_task(self._upload_part(number, body)))
 
-    async def _upload_part(self, number: int, body: bytes) -> None:
+    async def _upload_part(self, number: int, body: ChunkedBody) -> None:
         assert self._upload_id is not None
         upload_id = self._upload_id
 
         def upload() -> dict[str, Any]:
             # Hashed here, in the worker thread, so the event loop goes on receiving.
-            checksum = _b64(hashlib.sha256(body).digest())
+            checksum = _b64(body.sha256())
             result = self._s3.upload_part(
                 Bucket=self._bucket,
                 Key=self._key,
                 UploadId=upload_id,
                 PartNumber=number,
-                Body=body,
+                Body=_as_file(body),
                 ChecksumSHA256=checksum,
             )
             # S3 checks each part against its checksum, and the completion against the list.
@@ -176,6 +183,11 @@ class ObjectWriter:
             self._in_flight -= done
             for task in done:
                 task.result()
+
+
+def _as_file(body: ChunkedBody) -> IO[bytes]:
+    """boto3 takes any object with read/seek/tell as a file body; its stubs want an IO."""
+    return cast("IO[bytes]", body)
 
 
 def _b64(digest: bytes) -> str:

@@ -34,7 +34,8 @@ class FileStart:
 
 @dataclass(frozen=True)
 class FileChunk:
-    data: bytes
+    # A view into the request body's chunk (immutable bytes), not a copy of it.
+    data: bytes | memoryview
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,10 @@ class _Collector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
-            # Slicing bytes copies; the parser often hands over the whole buffer.
+            # Slicing bytes copies; a view does not (the parser often hands over the whole
+            # buffer, and otherwise most of it).
             whole = start == 0 and end == len(data)
-            self.events.append(FileChunk(data if whole else data[start:end]))
+            self.events.append(FileChunk(data if whole else memoryview(data)[start:end]))
             return
         self._field += data[start:end]
         if len(self._field) > MAX_FIELD_BYTES:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 
 from photostore.api import photos_db
 from photostore.api.cursor import decode_cursor, encode_cursor
@@ -62,14 +61,16 @@ _UPLOAD_BODY: dict[str, Any] = {
         415: {"model": ERROR_RESPONSES[400]["model"], "description": "Not a supported image"},
     },
 )
-async def upload_photo(request: Request, user: CurrentUser, services: ServicesDep) -> JSONResponse:
+async def upload_photo(request: Request, user: CurrentUser, services: ServicesDep) -> Response:
     """Upload one JPEG, PNG, WebP or HEIC image as multipart field `file`."""
     result = await receive_upload(services, request, user.id)
     photo = photo_from_row(result.photo)
-    return JSONResponse(
-        photo.model_dump(mode="json"),
+    # Serialised by pydantic-core straight to JSON, as FastAPI does for a returned model.
+    return Response(
+        photo.model_dump_json(),
         status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         headers={"Location": f"/v1/photos/{photo.id}"},
+        media_type="application/json",
     )
 
 

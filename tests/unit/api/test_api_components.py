@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
+import importlib.util
 from ipaddress import ip_network
 from typing import Any
 
@@ -12,11 +14,15 @@ import httpx
 import psycopg
 import pytest
 import redis.exceptions
+import uvicorn
 from botocore.exceptions import ClientError, EndpointConnectionError
+from fake_s3 import FakeS3
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from photostore.api.app import create_app
+from photostore.api.app import main as api_main
 from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError, install_error_handlers
@@ -159,20 +165,6 @@ async def test_metrics_use_the_route_template_not_the_path() -> None:
     assert "/items/1" not in text
 
 
-class FakeS3:
-    """Records calls like boto3's S3 client would receive them."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        def record(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((name, kwargs))
-            return {"UploadId": "u1", "ETag": f'"e{len(self.calls)}"'}
-
-        return record
-
-
 def _b64_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
@@ -261,3 +253,34 @@ def test_trusted_proxies_are_comma_separated_cidrs(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PHOTOSTORE_TRUSTED_PROXIES", "not-a-network")
     with pytest.raises(ValueError, match="trusted_proxies"):
         Settings()
+
+
+def test_api_is_served_on_uvloop_with_the_httptools_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(kwargs, app=app))
+    monkeypatch.setenv("PHOTOSTORE_API_PORT", "8181")
+    api_main(["--workers", "3"])
+    assert (served["loop"], served["http"]) == ("uvloop", "httptools")
+    assert (served["app"], served["factory"]) == ("photostore.api.app:create_app", True)
+    assert (served["port"], served["workers"]) == (8181, 3)
+    # Both are installed, so uvicorn finds what it was asked for.
+    assert importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+
+
+async def test_objects_made_at_startup_are_left_out_of_garbage_collection() -> None:
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:9/none",
+        redis_url="redis://127.0.0.1:9/0",
+        kafka_brokers="127.0.0.1:9",
+        metrics_port=0,
+        background_tasks=False,
+    )
+    app = create_app(settings)
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fake_s3 import FakeS3
 
 from photostore.backup.config import Settings
 from photostore.backup.database import client_major
@@ -148,20 +149,6 @@ def test_client_major_reads_pg_dump_version_lines() -> None:
     assert client_major("pg_restore (PostgreSQL) 17.2") == 17
     with pytest.raises(ValueError, match="no PostgreSQL version"):
         client_major("something else")
-
-
-class FakeS3:
-    """Records calls like boto3's S3 client would receive them."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        def record(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((name, kwargs))
-            return {"UploadId": "u1", "ETag": f'"e{len(self.calls)}"'}
-
-        return record
 
 
 def _b64_sha256(data: bytes) -> str:
