@@ -21,6 +21,7 @@ from photostore.api.object_sweeper import run_sweeper
 from photostore.api.outbox_relay import run_relay
 from photostore.api.routes import api_keys, auth, health, lookup, photos, search, trash
 from photostore.api.services import Services, create_services
+from photostore.api.write_marks import WriteMarkMiddleware
 from photostore.metrics import create_http_metrics
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Do not wait for PostgreSQL here: the process starts (and /health answers) while
             # it is down, /ready says so, and requests get 503 until it is back.
             await services.pool.open(wait=False)
+            await services.reads.open()
             tasks = _background_tasks(services) if settings.background_tasks else []
             try:
                 yield
@@ -73,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
                 await asyncio.to_thread(services.producer.flush, 5.0)
-                await services.redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
+                await services.redis.aclose()
+                await services.reads.close()
                 await services.pool.close()
 
     app = FastAPI(
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.router,
     ):
         app.include_router(router)
+    app.add_middleware(WriteMarkMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
     return app
 
