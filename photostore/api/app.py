@@ -22,7 +22,7 @@ from photostore.api.outbox_relay import run_relay
 from photostore.api.routes import api_keys, auth, health, lookup, photos, search, trash
 from photostore.api.services import Services, create_services
 from photostore.api.write_marks import WriteMarkMiddleware
-from photostore.metrics import create_http_metrics
+from photostore.metrics import create_http_metrics, create_read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry()
     http_metrics = create_http_metrics(settings.service_name, registry)
+    read_metrics = create_read_metrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = create_services(settings, registry, http_metrics)
+        services = create_services(settings, registry, http_metrics, read_metrics)
         app.state.services = services
         with serve_metrics(registry, settings.metrics_host, settings.metrics_port):
             # Do not wait for PostgreSQL here: the process starts (and /health answers) while

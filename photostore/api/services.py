@@ -18,7 +18,7 @@ from photostore.api.row_values import register_tolerant_timestamps
 from photostore.db.pool import Pool, create_pool
 from photostore.db.read_router import ReadRouter, Replica, replica_name
 from photostore.events import producer_config
-from photostore.metrics import HttpMetrics, create_read_metrics
+from photostore.metrics import HttpMetrics, ReadMetrics
 from photostore.storage import create_s3_client
 
 if TYPE_CHECKING:
@@ -44,11 +44,15 @@ class Services:
 
 
 def create_services(
-    settings: Settings, registry: CollectorRegistry, http_metrics: HttpMetrics
+    settings: Settings,
+    registry: CollectorRegistry,
+    http_metrics: HttpMetrics,
+    read_metrics: ReadMetrics,
 ) -> Services:
     """Clients for every dependency, made at each lifespan start (a closed pool cannot reopen).
 
-    The pools are returned closed; the caller opens them (`pool.open`, `reads.open`).
+    The pools are returned closed; the caller opens them (`pool.open`, `reads.open`). The
+    metrics are the app's, made once: a registry refuses a second metric of one name.
     """
     timeout = settings.dependency_timeout_seconds
     redis = create_redis(settings)
@@ -77,7 +81,7 @@ def create_services(
         reads=ReadRouter(
             primary,
             replicas,
-            create_read_metrics(registry),
+            read_metrics,
             max_lag_s=settings.database_replica_max_lag_seconds,
             probe_s=settings.database_replica_probe_seconds,
             replica_wait_s=min(1.0, timeout),
