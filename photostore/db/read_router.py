@@ -61,6 +61,8 @@ class Replica:
     name: str
     pool: Pool
     health: ReplicaHealth = field(default_factory=lambda: ReplicaHealth(up=False))
+    # Its last probe found a server not in recovery (said once in the log, not every second).
+    not_in_recovery: bool = False
 
 
 class ReadRouter:
@@ -169,9 +171,11 @@ class ReadRouter:
     def _health(self, replica: Replica, recovering: bool, replayed: str | None) -> ReplicaHealth:
         if not recovering or replayed is None:
             # Promoted, or not a replica at all: its data may have left the primary's.
-            if replica.health.up:
+            if not replica.not_in_recovery:
                 log.warning("%s is not a replica in recovery: not reading from it", replica.name)
+            replica.not_in_recovery = True
             return ReplicaHealth(up=False)
+        replica.not_in_recovery = False
         lsn = parse_lsn(replayed)
         lag = self._history.lag(lsn, time.monotonic())
         if lag is None:

@@ -308,3 +308,19 @@ async def test_a_replica_that_never_answers_costs_no_request(
             )
             == 0
         )
+
+
+async def test_a_replica_url_that_names_a_primary_is_never_read_from(
+    settings: Settings, register, database_url: str
+) -> None:
+    """A server not in recovery (a promoted replica, a mistake) may hold diverged data."""
+    settings = with_replicas(settings, database_url)
+    async with serve(settings) as (client, services):
+        headers = await register(client)
+        await asyncio.sleep(settings.database_replica_probe_seconds * 2.5)
+        for _ in range(3):
+            where, response = await served_by(
+                services, lambda: client.get("/v1/photos", headers=headers)
+            )
+            assert (where, response.status_code) == (f"primary:{ReadReason.DOWN}", 200)
+        assert services.reads.replicas[0].not_in_recovery is True
