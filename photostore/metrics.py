@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -39,6 +39,39 @@ def create_http_metrics(service: str, registry: CollectorRegistry) -> HttpMetric
             "Time to answer an HTTP request.",
             names,
             buckets=HTTP_BUCKETS,
+            registry=registry,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ReadMetrics:
+    """Where database reads went and how far behind each read replica is."""
+
+    reads: Counter
+    replica_lag: Gauge
+    replica_up: Gauge
+
+
+def create_read_metrics(registry: CollectorRegistry) -> ReadMetrics:
+    return ReadMetrics(
+        reads=Counter(
+            "photostore_db_reads_total",
+            "Database reads that may use a replica, by the server that answered"
+            " (target: replica, primary) and why (reason: replica, or why the primary).",
+            ("target", "reason"),
+            registry=registry,
+        ),
+        replica_lag=Gauge(
+            "photostore_db_replica_lag_seconds",
+            "How long ago the primary held WAL the replica has not replayed (0: caught up).",
+            ("replica",),
+            registry=registry,
+        ),
+        replica_up=Gauge(
+            "photostore_db_replica_up",
+            "1 when the replica answered its last probe as a replica in recovery, else 0.",
+            ("replica",),
             registry=registry,
         ),
     )

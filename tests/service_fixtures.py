@@ -8,9 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import pytest
+import redis
 from psycopg.conninfo import make_conninfo
+from redis.cluster import ClusterNode, RedisCluster
 
 from photostore.api.config import Settings as ApiSettings
+from photostore.api.redis_client import cluster_connection_kwargs
 from photostore.db.migrate import apply_migrations
 from photostore.local_env import s3_client as s3_client
 from photostore.storage import delete_prefix, ensure_bucket
@@ -61,6 +65,10 @@ def api_settings(
     and Redis prefix; `overrides` set any other field. No metrics listener unless asked
     (`metrics_port`): many apps run in one test process."""
     overrides.setdefault("metrics_port", 0)
+    # The single Redis unless asked: var/env also names the cluster, and a shell that
+    # sourced it must not turn every test into a cluster test.
+    overrides.setdefault("redis_cluster_nodes", "")
+    overrides.setdefault("database_replica_urls", "")
     return ApiSettings(
         database_url=database_url,
         redis_url=env["PHOTOSTORE_REDIS_URL"],
@@ -73,4 +81,31 @@ def api_settings(
         s3_access_key=env["PHOTOSTORE_S3_ACCESS_KEY"],
         s3_secret_key=env["PHOTOSTORE_S3_SECRET_KEY"],
         **overrides,
+    )
+
+
+# The Redis topologies API tests run against: `pytestmark = pytest.mark.parametrize(
+# "redis_topology", REDIS_TOPOLOGIES)` in a test module runs each of its tests on both.
+REDIS_TOPOLOGIES = ["single", "cluster"]
+
+
+def redis_overrides(env: dict[str, str], topology: str) -> dict[str, Any]:
+    """API settings for one Redis topology; skips when the environment has no cluster."""
+    if topology == "single":
+        return {"redis_cluster_nodes": ""}
+    nodes = env.get("PHOTOSTORE_REDIS_CLUSTER_NODES", "")
+    if not nodes:
+        pytest.skip("the environment runs no Redis Cluster (PHOTOSTORE_REDIS_CLUSTER_NODES)")
+    return {"redis_cluster_nodes": nodes}
+
+
+def sync_redis(settings: ApiSettings) -> Any:
+    """A blocking client of the Redis (or Redis Cluster) the settings name, for assertions."""
+    url = settings.redis_url.get_secret_value()
+    if not settings.redis_cluster_nodes:
+        return redis.Redis.from_url(url)
+    nodes = [node.rpartition(":") for node in settings.redis_cluster_nodes]
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, int(port)) for host, _, port in nodes],
+        **cluster_connection_kwargs(url),
     )

@@ -22,7 +22,8 @@ from photostore.api.object_sweeper import run_sweeper
 from photostore.api.outbox_relay import run_relay
 from photostore.api.routes import api_keys, auth, health, lookup, photos, search, trash
 from photostore.api.services import Services, create_services
-from photostore.metrics import create_http_metrics
+from photostore.api.write_marks import WriteMarkMiddleware
+from photostore.metrics import create_http_metrics, create_read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry()
     http_metrics = create_http_metrics(settings.service_name, registry)
+    read_metrics = create_read_metrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = create_services(settings, registry, http_metrics)
+        services = create_services(settings, registry, http_metrics, read_metrics)
         app.state.services = services
         with serve_metrics(registry, settings.metrics_host, settings.metrics_port):
             # Do not wait for PostgreSQL here: the process starts (and /health answers) while
             # it is down, /ready says so, and requests get 503 until it is back.
             await services.pool.open(wait=False)
+            await services.reads.open()
             tasks = _background_tasks(services) if settings.background_tasks else []
             # What exists now (modules, the app, boto3's service models: some 140k objects)
             # lives as long as the process. Frozen, it is left out of garbage collection, so
@@ -78,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
                 await asyncio.to_thread(services.producer.flush, 5.0)
-                await services.redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
+                await services.redis.aclose()
+                await services.reads.close()
                 await services.pool.close()
 
     app = FastAPI(
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.router,
     ):
         app.include_router(router)
+    app.add_middleware(WriteMarkMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
     return app
 

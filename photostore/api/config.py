@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from photostore.events import DEFAULT_TOPIC
@@ -19,9 +19,22 @@ class Settings(BaseSettings):
     # libpq URL; user/password may instead come from PGUSER/PGPASSWORD (libpq reads them).
     database_url: SecretStr = SecretStr("")
     database_pool_max: int = Field(default=20, ge=1)
+    # Read replicas (comma-separated libpq URLs, credentials as for database_url) for list,
+    # search, similar and download-link reads; empty: every read goes to the primary.
+    database_replica_urls: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # A replica further behind the primary than this is skipped (reads go to the primary).
+    database_replica_max_lag_seconds: float = Field(default=5.0, gt=0)
+    # How often each replica's lag is measured.
+    database_replica_probe_seconds: float = Field(default=1.0, gt=0)
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     # Prefix of every Redis key, so several deployments (or test runs) can share one Redis.
-    redis_prefix: str = "photostore:"
+    # No braces: the keys' hash tags (redis_keys.py) must be the only `{...}` in them.
+    redis_prefix: str = Field(default="photostore:", pattern=r"^[^{}]*$")
+    # host:port of Redis Cluster nodes (comma-separated; any few are enough to find the rest).
+    # Set: the cluster client is used, with the password and TLS of redis_url. Empty: redis_url.
+    redis_cluster_nodes: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^\S+:\d{1,5}$")]], NoDecode
+    ] = Field(default_factory=list)
     kafka_brokers: str = "127.0.0.1:9092"
     kafka_topic: str = DEFAULT_TOPIC
     s3_bucket: str = "photos"
@@ -75,7 +88,9 @@ class Settings(BaseSettings):
     # Run the outbox relay and the object sweeper in this process (off in some tests).
     background_tasks: bool = True
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator(
+        "trusted_proxies", "database_replica_urls", "redis_cluster_nodes", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

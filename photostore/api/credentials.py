@@ -1,40 +1,51 @@
-"""The credential cache in Redis, shared by every API process, and its invalidation.
+"""The credential cache, shared by every API process through Redis, and its invalidation.
 
 A bearer credential found valid in PostgreSQL is remembered for `AUTH_CACHE_SECONDS` as
-"user_id epoch", where epoch is the user's `credential_epoch` read in the same query. Every
-change that ends a credential (logout, API key revoked, account disabled or deleted) raises
-the epoch in PostgreSQL and then the copy in Redis (`authv:<user>`). A cached entry counts
-only while its epoch equals the Redis copy, so the next request through any process goes
-back to PostgreSQL and finds the credential gone.
+"user_id epoch expiry", where epoch is the user's `credential_epoch` read in the same query: in
+Redis (`{c:<digest>}:auth`, for every process) and in this process. Every change that ends
+a credential (logout, API key revoked, account disabled or deleted) raises the epoch in
+PostgreSQL and then the copy in Redis (`{u:<user>}:authv`). A remembered credential counts
+only while its epoch equals that copy, so the next request through any process goes back
+to PostgreSQL and finds the credential gone.
 
 The copy in Redis only ever rises (a lookup that read an older epoch before the change
-committed cannot lower it); an entry whose epoch copy is missing counts as not cached.
-Each check is one Lua script, so a request costs one Redis round trip: cache lookup,
-epoch comparison and the user's rate-limit count together.
+committed cannot lower it); a credential whose epoch copy is missing counts as not cached.
+
+The epoch check, the user's rate-limit count and the user's last write position
+(read-your-writes, read_router.py) are one Lua script on the user's hash slot, so a request
+whose credential this process remembers costs one Redis round trip, on a Redis Cluster too.
+A process that does not remember it yet reads the Redis entry first (one more round trip,
+once per credential and process per `AUTH_CACHE_SECONDS`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
-import redis.asyncio as aioredis
+from photostore.api.redis_client import RedisClient
+from photostore.api.redis_keys import RedisKeys
 
 # A valid credential is remembered this long (a safety net: invalidation is by epoch).
 AUTH_CACHE_SECONDS = 60
 # The epoch copy outlives every cache entry that could refer to it.
 EPOCH_TTL_SECONDS = 3600
+# A user's last write position is kept this long: far longer than any replica may lag
+# before reads skip it, so an expired position can no longer matter.
+WRITE_POSITION_TTL_SECONDS = 600
+# Credentials remembered in one process at most (the least recently checked go first).
+LOCAL_ENTRIES = 10_000
 
-# KEYS: cache key. ARGV: key prefix, rate window. -> false | {user_id, count, ttl}
-_CACHED = """
-local cached = redis.call('GET', KEYS[1])
-if not cached then return false end
-local user, epoch = string.match(cached, '^(%S+) (%d+)$')
-if not user or redis.call('GET', ARGV[1] .. 'authv:' .. user) ~= epoch then return false end
-local rate = ARGV[1] .. 'rl:user:' .. user
-local count = redis.call('INCR', rate)
-redis.call('EXPIRE', rate, ARGV[2], 'NX')
-return {user, count, redis.call('TTL', rate)}
+# KEYS: epoch, rate, write position (one user). ARGV: epoch, window.
+# -> false (epoch not current) | {count, ttl, write position}
+_CHECK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local count = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
+return {count, redis.call('TTL', KEYS[2]), redis.call('GET', KEYS[3]) or '0'}
 """
 
 # KEYS: epoch key. ARGV: epoch, epoch ttl. -> the epoch now current.
@@ -46,67 +57,140 @@ redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
 return current
 """
 
-# KEYS: epoch key, cache key, rate key. ARGV: epoch, epoch ttl, user, cache ttl, window.
-# -> {count, ttl}. The entry is cached only if no newer epoch is known; a newer one is
-# left to expire (after a database restore, say, it would otherwise never be matched).
+# KEYS: epoch, rate, write position (one user). ARGV: epoch, epoch ttl, window.
+# -> {current (1: the epoch read is current), count, ttl, write position}. An older epoch is
+# not made current; a newer one is (after a database restore, say, it would otherwise
+# never be matched).
 _REMEMBER = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 local epoch = tonumber(ARGV[1])
+local fresh = 0
 if epoch >= current then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  redis.call('SET', KEYS[2], ARGV[3] .. ' ' .. ARGV[1], 'EX', ARGV[4])
+  fresh = 1
 end
-local count = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], ARGV[5], 'NX')
-return {count, redis.call('TTL', KEYS[3])}
+local count = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
+return {fresh, count, redis.call('TTL', KEYS[2]), redis.call('GET', KEYS[3]) or '0'}
+"""
+
+# KEYS: write position. ARGV: position, ttl. Positions only rise.
+_RECORD_WRITE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
 """
 
 
 @dataclass(frozen=True)
-class CachedCredential:
+class CheckedCredential:
+    """A current credential's user, this request's count in their window, their last write."""
+
     user_id: UUID
     count: int
     ttl: int
+    write_position: int
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    user_id: UUID
+    epoch: int
+    until: float
 
 
 class CredentialCache:
-    def __init__(self, redis: aioredis.Redis[bytes], prefix: str) -> None:
+    def __init__(
+        self, redis: RedisClient, keys: RedisKeys, *, local_entries: int = LOCAL_ENTRIES
+    ) -> None:
         self.redis = redis
-        self.prefix = prefix
-        self._cached = redis.register_script(_CACHED)
+        self.keys = keys
+        self._local: OrderedDict[bytes, _Remembered] = OrderedDict()
+        self._local_entries = local_entries
+        self._check = redis.register_script(_CHECK)
         self._remember = redis.register_script(_REMEMBER)
         self._raise_epoch = redis.register_script(_RAISE_EPOCH)
+        self._record_write = redis.register_script(_RECORD_WRITE)
 
-    def _key(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
+    def _user_keys(self, user: str) -> list[str]:
+        return [
+            self.keys.user(user, "authv"),
+            self.keys.user(user, "rl"),
+            self.keys.user(user, "wal"),
+        ]
 
-    async def cached(self, digest: bytes, window_seconds: int) -> CachedCredential | None:
-        """The user of a cached, still current credential, counted against the user's limit."""
-        found = await self._cached(
-            keys=[self._key("auth", digest.hex())], args=[self.prefix, window_seconds]
+    async def cached(self, digest: bytes, window_seconds: int) -> CheckedCredential | None:
+        """The user of a remembered, still current credential, counted against their limit."""
+        remembered = self._local.get(digest)
+        if remembered is None or remembered.until < time.monotonic():
+            remembered = await self._from_redis(digest)
+            if remembered is None:
+                self._local.pop(digest, None)
+                return None
+        found = await self._check(
+            keys=self._user_keys(str(remembered.user_id)),
+            args=[remembered.epoch, window_seconds],
         )
         if not found:
+            self._local.pop(digest, None)
             return None
-        user, count, ttl = found
-        return CachedCredential(UUID(user.decode()), int(count), int(ttl))
+        self._keep(digest, remembered)
+        count, ttl, position = found
+        return CheckedCredential(remembered.user_id, int(count), int(ttl), int(position))
 
     async def remember(
         self, digest: bytes, user_id: UUID, epoch: int, window_seconds: int
-    ) -> tuple[int, int]:
-        """Cache a credential just found valid; count the request. Returns (count, ttl)."""
+    ) -> CheckedCredential:
+        """Remember a credential just found valid in PostgreSQL; count the request."""
         user = str(user_id)
-        count, ttl = await self._remember(
-            keys=[
-                self._key("authv", user),
-                self._key("auth", digest.hex()),
-                self._key("rl", "user", user),
-            ],
-            args=[epoch, EPOCH_TTL_SECONDS, user, AUTH_CACHE_SECONDS, window_seconds],
+        checked, _ = await asyncio.gather(
+            self._remember(
+                keys=self._user_keys(user), args=[epoch, EPOCH_TTL_SECONDS, window_seconds]
+            ),
+            # On its own slot; a stale epoch in it never passes the check above.
+            self.redis.set(
+                self.keys.credential(digest),
+                f"{user} {epoch} {time.time() + AUTH_CACHE_SECONDS:.0f}",
+                ex=AUTH_CACHE_SECONDS,
+            ),
         )
-        return int(count), int(ttl)
+        fresh, count, ttl, position = checked
+        if int(fresh):
+            self._keep(digest, _Remembered(user_id, epoch, time.monotonic() + AUTH_CACHE_SECONDS))
+        return CheckedCredential(user_id, int(count), int(ttl), int(position))
 
     async def end_credentials(self, user_id: UUID, epoch: int) -> None:
         """Publish the user's new epoch (already committed): cached credentials stop counting."""
         await self._raise_epoch(
-            keys=[self._key("authv", str(user_id))], args=[epoch, EPOCH_TTL_SECONDS]
+            keys=[self.keys.user(str(user_id), "authv")], args=[epoch, EPOCH_TTL_SECONDS]
         )
+        for digest in [d for d, r in self._local.items() if r.user_id == user_id]:
+            self._local.pop(digest, None)
+
+    async def record_write(self, user_id: UUID, position: int) -> None:
+        """The user wrote up to WAL `position`: their reads wait for a replica that has it."""
+        await self._record_write(
+            keys=[self.keys.user(str(user_id), "wal")],
+            args=[position, WRITE_POSITION_TTL_SECONDS],
+        )
+
+    async def _from_redis(self, digest: bytes) -> _Remembered | None:
+        raw = await self.redis.get(self.keys.credential(digest))
+        if raw is None:
+            return None
+        try:
+            user, epoch, until = raw.decode().split(" ")
+            left = min(float(until) - time.time(), AUTH_CACHE_SECONDS)
+            return _Remembered(UUID(user), int(epoch), time.monotonic() + left)
+        except ValueError:
+            return None
+
+    def _keep(self, digest: bytes, remembered: _Remembered) -> None:
+        self._local[digest] = remembered
+        self._local.move_to_end(digest)
+        while len(self._local) > self._local_entries:
+            self._local.popitem(last=False)

@@ -39,6 +39,12 @@ PoolDep = Annotated[Pool, Depends(get_pool)]
 class AuthUser:
     id: UUID
     credential_hash: bytes
+    # WAL position of the user's last write (0: none known); replica reads wait for it.
+    write_position: int = 0
+
+
+# Where the authenticated user is kept in the request's state (write_marks.py reads it).
+AUTH_USER_STATE = "auth_user"
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -63,7 +69,8 @@ async def get_current_user(request: Request, services: ServicesDep) -> AuthUser:
 
     The limit is the user's, whichever of their credentials the request carries. A cached
     credential costs one Redis round trip (credentials.py); an unknown one is looked up in
-    PostgreSQL, and unknown tokens are limited per client address, so guessing stays slow.
+    PostgreSQL (the primary), and unknown tokens are limited per client address, so
+    guessing stays slow.
     """
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -72,23 +79,23 @@ async def get_current_user(request: Request, services: ServicesDep) -> AuthUser:
     settings = services.settings
     digest = credential_hash(token)
     user_limit = _user_limit(settings)
-    cached = await services.credentials.cached(digest, user_limit.window_seconds)
-    if cached is not None:
-        user_limit.check(cached.count, cached.ttl)
-        return AuthUser(cached.user_id, digest)
-    guesses = RateLimit(settings.bad_tokens_per_address, settings.bad_token_window_seconds)
-    guesses_key = services.key("rl", "badtoken", request_address(request, settings))
-    await guesses.refuse_if_spent(services.redis, guesses_key)
-    async with services.pool.connection() as conn:
-        account = await lookup_credential(conn, token, digest)
-    if account is None:
-        await guesses.hit(services.redis, guesses_key)
-        raise _unauthorized("invalid, expired or revoked credential")
-    count, ttl = await services.credentials.remember(
-        digest, account.id, account.credential_epoch, user_limit.window_seconds
-    )
-    user_limit.check(count, ttl)
-    return AuthUser(account.id, digest)
+    checked = await services.credentials.cached(digest, user_limit.window_seconds)
+    if checked is None:
+        guesses = RateLimit(settings.bad_tokens_per_address, settings.bad_token_window_seconds)
+        guesses_key = services.keys.address(request_address(request, settings), "badtoken")
+        await guesses.refuse_if_spent(services.redis, guesses_key)
+        async with services.pool.connection() as conn:
+            account = await lookup_credential(conn, token, digest)
+        if account is None:
+            await guesses.hit(services.redis, guesses_key)
+            raise _unauthorized("invalid, expired or revoked credential")
+        checked = await services.credentials.remember(
+            digest, account.id, account.credential_epoch, user_limit.window_seconds
+        )
+    user_limit.check(checked.count, checked.ttl)
+    user = AuthUser(checked.user_id, digest, checked.write_position)
+    setattr(request.state, AUTH_USER_STATE, user)
+    return user
 
 
 CurrentUser = Annotated[AuthUser, Depends(get_current_user)]

@@ -146,6 +146,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(psycopg_pool.PoolTimeout, _dependency("PostgreSQL"))
     app.add_exception_handler(redis.exceptions.ConnectionError, _dependency("Redis"))
     app.add_exception_handler(redis.exceptions.TimeoutError, _dependency("Redis"))
+    # A Redis Cluster during a failover: no node for a slot, cluster down, try again.
+    app.add_exception_handler(redis.exceptions.RedisClusterException, _dependency("Redis"))
+    app.add_exception_handler(redis.exceptions.ClusterError, _dependency("Redis"))
+    app.add_exception_handler(redis.exceptions.TryAgainError, _dependency("Redis"))
     app.add_exception_handler(BotoCoreError, _dependency("S3"))
     # Object keys are ours, never the client's: any S3 error (missing bucket, denied,
     # 5xx) is a deployment or availability problem, not bad input.

@@ -2,7 +2,8 @@
 
 Only processed photos are cached: until then the processor still writes the row, and it
 does not know about this cache. A failed photo is not final either: a redelivered event
-processes it again (the processor skips only photos that are done).
+processes it again (the processor skips only photos that are done). Entries live under
+their user's hash tag (redis_keys.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from photostore.api.services import Services
 CACHEABLE_STATUSES = {"done"}
 
 
-def _key(services: Services, photo_id: UUID) -> str:
-    return services.key("photo", str(photo_id))
+def _key(services: Services, user_id: UUID, photo_id: UUID) -> str:
+    return services.keys.user(user_id, f"photo:{photo_id}")
 
 
 async def cached_photo(services: Services, user_id: UUID, photo_id: UUID) -> Photo | None:
-    raw = await services.redis.get(_key(services, photo_id))
+    raw = await services.redis.get(_key(services, user_id, photo_id))
     if raw is None:
         return None
     entry = json.loads(raw)
@@ -35,9 +36,11 @@ async def cache_photo(services: Services, user_id: UUID, photo: Photo) -> None:
         return
     entry = {"user_id": str(user_id), "photo": photo.model_dump(mode="json")}
     await services.redis.set(
-        _key(services, photo.id), json.dumps(entry), ex=services.settings.cache_ttl_seconds
+        _key(services, user_id, photo.id),
+        json.dumps(entry),
+        ex=services.settings.cache_ttl_seconds,
     )
 
 
-async def invalidate_photo(services: Services, photo_id: UUID) -> None:
-    await services.redis.delete(_key(services, photo_id))
+async def invalidate_photo(services: Services, user_id: UUID, photo_id: UUID) -> None:
+    await services.redis.delete(_key(services, user_id, photo_id))

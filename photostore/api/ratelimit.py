@@ -3,17 +3,27 @@
 Keys are a user (every request with a credential), a client address (registration,
 login attempts, unknown tokens) or an account (failed logins). The window is counted
 with INCR and given its expiry by the first event in it, so every replica of the API
-shares one count.
+shares one count. Each check is one Lua script on one key: one round trip, one slot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
-
 from photostore.api.errors import ApiError
+from photostore.api.redis_client import RedisClient
+
+# KEYS: the window's key. ARGV: window seconds. -> {count, ttl}
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+# KEYS: the window's key. -> {count, ttl}
+_PEEK = """
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}
+"""
 
 
 @dataclass(frozen=True)
@@ -21,31 +31,20 @@ class RateLimit:
     requests: int
     window_seconds: int
 
-    def queue(self, pipe: Pipeline[bytes], key: str) -> None:
-        """Queue the window's commands on `pipe`; pass their three results to `check`."""
-        pipe.incr(key)
-        pipe.expire(key, self.window_seconds, nx=True)
-        pipe.ttl(key)
-
     def check(self, count: int, ttl: int) -> None:
         """Raise 429 with Retry-After when this request is over the limit."""
         if count > self.requests:
             self._refuse(ttl)
 
-    async def hit(self, redis: aioredis.Redis[bytes], key: str) -> None:
+    async def hit(self, redis: RedisClient, key: str) -> None:
         """Count one event; 429 when it is over the limit."""
-        async with redis.pipeline(transaction=False) as pipe:
-            self.queue(pipe, key)
-            count, _, ttl = await pipe.execute()
+        count, ttl = await redis.register_script(_HIT)(keys=[key], args=[self.window_seconds])
         self.check(int(count), int(ttl))
 
-    async def refuse_if_spent(self, redis: aioredis.Redis[bytes], key: str) -> None:
+    async def refuse_if_spent(self, redis: RedisClient, key: str) -> None:
         """429 when the window is already full, without counting this request."""
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.get(key)
-            pipe.ttl(key)
-            count, ttl = await pipe.execute()
-        if count is not None and int(count) >= self.requests:
+        count, ttl = await redis.register_script(_PEEK)(keys=[key])
+        if int(count) >= self.requests:
             self._refuse(int(ttl))
 
     def _refuse(self, ttl: int) -> None:

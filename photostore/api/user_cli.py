@@ -3,7 +3,7 @@
 Disabling revokes every session and API key of the account and ends them in every API
 process at once (the user's credential epoch, credentials.py); the account cannot log in
 until it is enabled again. Enabling lets it log in; its old credentials stay revoked.
-Reads the API's PHOTOSTORE_* settings (database and Redis).
+Reads the API's PHOTOSTORE_* settings (the primary database, and Redis or its cluster).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import argparse
 import asyncio
 import sys
 
-import redis.asyncio as aioredis
-
 from photostore.api.accounts import Account, disable_account, enable_account
 from photostore.api.config import Settings
 from photostore.api.credentials import CredentialCache
+from photostore.api.redis_client import create_redis
+from photostore.api.redis_keys import RedisKeys
 from photostore.db.pool import create_pool
 
 
@@ -31,21 +31,18 @@ async def run(settings: Settings, action: str, email: str) -> Account | None:
         application_name="photostore-user",
         autocommit=True,
     )
-    redis: aioredis.Redis[bytes] = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_timeout=settings.dependency_timeout_seconds,
-    )
+    redis = create_redis(settings)
     await pool.open(wait=True, timeout=settings.dependency_timeout_seconds)
     try:
         if action == "enable":
             return await enable_account(pool, email)
         account = await disable_account(pool, email)
         if account is not None:
-            cache = CredentialCache(redis, settings.redis_prefix)
+            cache = CredentialCache(redis, RedisKeys(settings.redis_prefix))
             await cache.end_credentials(account.id, account.credential_epoch)
         return account
     finally:
-        await redis.aclose()  # type: ignore[attr-defined]  # stale types-redis
+        await redis.aclose()
         await pool.close()
 
 

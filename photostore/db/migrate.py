@@ -4,7 +4,8 @@ Files are `photostore/db/migrations/NNNN_name.sql`, applied in order of NNNN, ea
 own transaction, and recorded in `schema_migrations` (version, name, SHA-256 of the file,
 applied_at). An applied file whose checksum changed is an error: migrations are append-only.
 Two `photostore migrate` runs at once are safe: the second waits on the advisory lock and
-then finds nothing left to do.
+then finds nothing left to do. A read replica is refused with a clear error: migrations
+run on the primary only.
 
 Schema contract (other components code against these names; change them only by a new
 migration, and tell the processor and the operator):
@@ -45,6 +46,7 @@ import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -86,6 +88,17 @@ def load_migrations() -> list[Migration]:
     return found
 
 
+def refuse_replica(conn: psycopg.Connection[Any]) -> None:
+    """A read replica (a server in recovery) is never migrated: its schema is the primary's."""
+    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+    if row is not None and row[0]:
+        info = conn.info
+        raise MigrationError(
+            f"{info.host}:{info.port} is a read replica (in recovery); migrations run on the"
+            " primary only: give its URL (PHOTOSTORE_DATABASE_URL), never a replica's"
+        )
+
+
 def apply_migrations(database_url: str, migrations: list[Migration] | None = None) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied by this call."""
     todo = load_migrations() if migrations is None else migrations
@@ -93,6 +106,7 @@ def apply_migrations(database_url: str, migrations: list[Migration] | None = Non
     with psycopg.connect(
         database_url, autocommit=True, application_name="photostore-migrate"
     ) as conn:
+        refuse_replica(conn)
         # A session lock: released when this connection closes, even if we crash.
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
         conn.execute(

@@ -7,13 +7,21 @@ batch, which `BatchProcessor` makes harmless.
 A batch that fails for a reason outside its photos (S3 or PostgreSQL down) is retried with
 backoff until it succeeds or the process is asked to stop: the process stays alive (its
 liveness keeps beating) and reports unready meanwhile, instead of exiting into a crash loop.
+
+A Kafka broker that stops is the same kind of outage. librdkafka reconnects by itself and
+reports the broker's absence as non-fatal errors, which are logged; dead letters that the
+brokers cannot take yet are retried like a failing batch; an offset commit failing for a
+retriable reason (coordinator moving, request timed out) is retried a few times, and
+otherwise left to the next batch's commit or to redelivery, which the processor's
+idempotence makes harmless. Only a fatal error (the idempotent producer's or consumer's
+state is lost) stops the process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +37,7 @@ log = logging.getLogger(__name__)
 BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 DLQ_FLUSH_TIMEOUT_S = 30.0
+COMMIT_ATTEMPTS = 3
 
 
 def next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
@@ -106,13 +115,9 @@ class ConsumeLoop:
         outcome = self._process_with_retries(messages)
         if outcome is None:
             return  # stopping before the batch could finish: it is redelivered
-        self._dead_letter(outcome.dead_letters)
-        try:
-            self._consumer.commit(offsets=next_offsets(messages), asynchronous=False)
-        except KafkaException as exc:
-            # Partitions were reassigned meanwhile: their new owner replays these messages,
-            # which finds the photos done and skips them.
-            log.warning("offset commit failed, messages will be redelivered: %s", exc)
+        if not self._retry_until_done(lambda: self._dead_letter(outcome.dead_letters)):
+            return
+        self._commit(next_offsets(messages))
         self._metrics.processed.inc(len(outcome.processed))
         for letter in outcome.dead_letters:
             self._metrics.failed.labels(letter.reason).inc()
@@ -124,26 +129,51 @@ class ConsumeLoop:
             len(outcome.skipped),
         )
 
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                retriable = isinstance(error, KafkaError) and error.retriable()
+                if not retriable or attempt == COMMIT_ATTEMPTS or self._stop.wait(BACKOFF_S):
+                    # Partitions reassigned meanwhile, or the brokers still away: the next
+                    # commit covers these offsets, or their new owner replays the messages,
+                    # finds the photos done and skips them.
+                    log.warning("offset commit failed, messages may be redelivered: %s", exc)
+                    return
+
     def _process_with_retries(self, messages: list[Any]) -> BatchOutcome | None:
         """The batch's outcome, retrying until it succeeds; None when stopped meanwhile."""
         counted: set[UUID] = set()  # one delivery: its attempts are counted once
+        outcome: list[BatchOutcome] = []
+        done = self._retry_until_done(
+            lambda: outcome.append(self._processor.process(messages, counted))
+        )
+        return outcome[0] if done else None
+
+    def _retry_until_done(self, step: Callable[[], None]) -> bool:
+        """Run `step` until it does not raise, unready and backing off meanwhile.
+
+        False when the process was asked to stop first."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                outcome = self._processor.process(messages, counted)
+                step()
             except Exception as exc:
                 delay = min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (attempt - 1))
                 self._readiness.unready(f"batch failing: {type(exc).__name__}")
                 log.warning("batch attempt %d failed (%s); retrying in %.0fs", attempt, exc, delay)
                 if self._stop.wait(delay):
-                    return None
+                    return False
                 self._liveness.beat()
                 continue
             if self._readiness.problem is not None:
                 log.info("batch succeeded after %d attempts: ready again", attempt)
             self._readiness.ready()
-            return outcome
+            return True
 
     def _dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:

@@ -30,7 +30,7 @@ async def register(body: Credentials, request: Request, services: ServicesDep) -
     settings = services.settings
     limit = RateLimit(settings.registrations_per_address, settings.registration_window_seconds)
     address = request_address(request, settings)
-    await limit.hit(services.redis, services.key("rl", "register", address))
+    await limit.hit(services.redis, services.keys.address(address, "register"))
     password_hash = await hash_password(body.password)
     try:
         async with services.pool.connection() as conn:
@@ -53,11 +53,11 @@ async def login(body: Credentials, request: Request, services: ServicesDep) -> T
     window = settings.login_window_seconds
     address = request_address(request, settings)
     await RateLimit(settings.login_attempts_per_address, window).hit(
-        services.redis, services.key("rl", "login", address)
+        services.redis, services.keys.address(address, "login")
     )
     account_limit = RateLimit(settings.login_failures_per_account, window)
-    account_key = services.key(
-        "rl", "loginfail", hashlib.sha256(body.email.lower().encode()).hexdigest()
+    account_key = services.keys.login_failures(
+        hashlib.sha256(body.email.lower().encode()).hexdigest()
     )
     await account_limit.refuse_if_spent(services.redis, account_key)
     async with services.pool.connection() as conn:

@@ -1,12 +1,13 @@
 """Liveness and readiness. Metrics are served on their own port (metrics_server.py).
 
-Readiness gates on PostgreSQL and Redis only: every request needs them (accounts and
+Readiness gates on PostgreSQL (the primary) and Redis only: every request needs them (accounts and
 photos live in PostgreSQL; each request's credential and rate limit are checked in
 Redis), so a pod that cannot reach them can serve nothing. Kafka and S3 are checked and
 reported, but do not take the pod out of the Service: uploads go on while Kafka is down
 (the outbox holds their events), and without S3 only uploads and purges fail (503) while
 listing, search and download links still work. All pods share these dependencies, so
-failing readiness for them would turn a partial outage into a total one.
+failing readiness for them would turn a partial outage into a total one. Read replicas are
+not checked either: reads fall back to the primary (read_router.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from photostore.api.deps import ServicesDep
 from photostore.api.models import HealthStatus
+from photostore.api.redis_client import ping
 from photostore.api.services import Services
 
 router = APIRouter(tags=["health"])
@@ -36,7 +38,7 @@ async def _check_postgres(services: Services) -> None:
 
 
 async def _check_redis(services: Services) -> None:
-    await services.redis.ping()
+    await ping(services.redis)
 
 
 async def _check_s3(services: Services) -> None:

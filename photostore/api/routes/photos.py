@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from photostore.api import photos_db
 from photostore.api.cursor import decode_cursor, encode_cursor
-from photostore.api.deps import CurrentUser, ServicesDep
+from photostore.api.deps import AuthUser, CurrentUser, ServicesDep
 from photostore.api.errors import ERROR_RESPONSES, not_found
 from photostore.api.models import (
     DownloadLink,
@@ -96,12 +96,12 @@ async def list_photos(
         taken_before=taken_before,
         status=processing_status,
     )
-    return await list_page(services, user.id, "photos", filters, cursor, limit)
+    return await list_page(services, user, "photos", filters, cursor, limit)
 
 
 async def list_page(
     services: Services,
-    user_id: UUID,
+    user: AuthUser,
     kind: str,
     filters: photos_db.ListFilters,
     cursor: str | None,
@@ -110,14 +110,16 @@ async def list_page(
     """A PhotoPage, serialised by hand from the JSON PostgreSQL built for each item.
 
     The list is the hottest route; skipping per-row validation and re-serialisation keeps
-    its cost close to the query's own.
+    its cost close to the query's own. A read replica may serve it.
     """
     trash = kind == "trash"
     after = decode_cursor(kind, cursor) if cursor else None
-    async with services.pool.connection() as conn:
-        rows = await photos_db.list_photos(
-            conn, user_id, trash=trash, filters=filters, after=after, limit=limit + 1
-        )
+    rows = await services.reads.read(
+        user.write_position,
+        lambda conn: photos_db.list_photos(
+            conn, user.id, trash=trash, filters=filters, after=after, limit=limit + 1
+        ),
+    )
     next_cursor = None
     if len(rows) > limit:
         _, sort_key, last_id = rows[limit - 1]
@@ -148,8 +150,9 @@ async def get_photo(photo_id: UUID, user: CurrentUser, services: ServicesDep) ->
 @router.get("/{photo_id}/download")
 async def download_links(photo_id: UUID, user: CurrentUser, services: ServicesDep) -> Downloads:
     """Presigned GET URLs for the original and each thumbnail the processor made."""
-    async with services.pool.connection() as conn:
-        row = await photos_db.get_photo(conn, user.id, photo_id)
+    row = await services.reads.read(
+        user.write_position, lambda conn: photos_db.get_photo(conn, user.id, photo_id)
+    )
     if row is None:
         raise not_found()
     settings = services.settings
@@ -179,7 +182,7 @@ async def replace_tags(
         changed = await photos_db.set_tags(conn, user.id, photo_id, body.tags)
     if not changed:
         raise not_found()
-    await invalidate_photo(services, photo_id)
+    await invalidate_photo(services, user.id, photo_id)
     return await _load(services, user.id, photo_id)
 
 
@@ -190,5 +193,5 @@ async def move_to_trash(photo_id: UUID, user: CurrentUser, services: ServicesDep
         moved = await photos_db.move_to_trash(conn, user.id, photo_id)
     if not moved:
         raise not_found()
-    await invalidate_photo(services, photo_id)
+    await invalidate_photo(services, user.id, photo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,7 @@
-"""Search: by filename (trigram), tags, metadata containment, place; near-duplicates."""
+"""Search: by filename (trigram), tags, metadata containment, place; near-duplicates.
+
+Both are reads a replica may serve (read_router.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from photostore.api.deps import CurrentUser, ServicesDep
@@ -18,7 +22,7 @@ from photostore.api.models import (
     SimilarResults,
     Tag,
 )
-from photostore.api.photos_db import SUMMARY_COLUMNS
+from photostore.api.photos_db import SUMMARY_COLUMNS, Conn
 from photostore.api.row_values import valid_rows
 from photostore.api.user_json import parse_json_object
 
@@ -91,9 +95,12 @@ async def search_photos(
         f"SELECT {', '.join(select)} FROM photos WHERE {' AND '.join(where)}"  # noqa: S608
         f" ORDER BY {order} LIMIT %s"
     )
-    async with services.pool.connection() as conn:
+
+    async def run(conn: Conn) -> list[DictRow]:
         cur = await conn.execute(query.encode(), [*select_params, *params, limit])
-        rows = await cur.fetchall()
+        return await cur.fetchall()
+
+    rows = await services.reads.read(user.write_position, run)
     return SearchResults(items=valid_rows(SearchHit, rows))
 
 
@@ -106,7 +113,8 @@ async def similar_photos(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SimilarResults:
     """Near-duplicates: live photos whose perceptual hash differs in at most `max_distance` bits."""
-    async with services.pool.connection() as conn:
+
+    async def run(conn: Conn) -> list[DictRow]:
         cur = await conn.execute(
             "SELECT phash FROM photos WHERE id = %s AND user_id = %s AND deleted_at IS NULL",
             (photo_id, user.id),
@@ -124,5 +132,7 @@ async def similar_photos(
             " WHERE distance <= %s ORDER BY distance, created_at DESC LIMIT %s".encode(),
             (target["phash"], user.id, photo_id, max_distance, limit),
         )
-        rows = await cur.fetchall()
+        return await cur.fetchall()
+
+    rows = await services.reads.read(user.write_position, run)
     return SimilarResults(items=valid_rows(SimilarPhoto, rows))

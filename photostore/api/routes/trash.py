@@ -33,7 +33,7 @@ async def list_trash(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     """Photos in the trash, most recently deleted first."""
-    return await list_page(services, user.id, "trash", photos_db.ListFilters(), cursor, limit)
+    return await list_page(services, user, "trash", photos_db.ListFilters(), cursor, limit)
 
 
 @router.post("/{photo_id}/restore", responses={409: ERROR_RESPONSES[409]})
@@ -48,7 +48,7 @@ async def restore_photo(photo_id: UUID, user: CurrentUser, services: ServicesDep
         ) from exc
     if row is None:
         raise not_found()
-    await invalidate_photo(services, photo_id)
+    await invalidate_photo(services, user.id, photo_id)
     return photo_from_row(row)
 
 
@@ -70,7 +70,7 @@ async def purge_photo(photo_id: UUID, user: CurrentUser, services: ServicesDep) 
         keys += [str(k) for k in (row["thumbnails"] or {}).values()]
         await photos_db.record_cleanup(conn, photo_id, keys)
     try:
-        await invalidate_photo(services, photo_id)
+        await invalidate_photo(services, user.id, photo_id)
         await asyncio.to_thread(delete_objects, services.s3, bucket, keys)
         async with services.pool.connection() as conn:
             await photos_db.forget_cleanup(conn, photo_id)

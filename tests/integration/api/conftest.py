@@ -16,7 +16,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from service_fixtures import api_settings, fresh_bucket, fresh_database, s3_client
+from service_fixtures import (
+    api_settings,
+    fresh_bucket,
+    fresh_database,
+    redis_overrides,
+    s3_client,
+    sync_redis,
+)
 
 from photostore.api.app import create_app
 from photostore.api.config import Settings
@@ -61,7 +68,15 @@ def topic(env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) -> Settings:
+def redis_topology() -> str:
+    """single, or cluster in modules parametrised over REDIS_TOPOLOGIES (service_fixtures)."""
+    return "single"
+
+
+@pytest.fixture
+def settings(
+    env: dict[str, str], database_url: str, bucket: str, topic: str, redis_topology: str
+) -> Settings:
     """Settings for one test: its own Redis prefix, high rate limits, no background tasks."""
     return api_settings(
         env,
@@ -75,7 +90,16 @@ def settings(env: dict[str, str], database_url: str, bucket: str, topic: str) ->
         bad_tokens_per_address=10_000,
         max_upload_bytes=2 * 1024 * 1024,
         background_tasks=False,
+        **redis_overrides(env, redis_topology),
     )
+
+
+@pytest.fixture
+def redis_sync(settings: Settings) -> Iterator[Any]:
+    """A blocking client of the test's Redis (or Redis Cluster), for assertions."""
+    client = sync_redis(settings)
+    yield client
+    client.close()
 
 
 async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:

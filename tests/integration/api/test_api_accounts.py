@@ -10,15 +10,20 @@ from typing import Any
 
 import httpx
 import psycopg
-import redis.asyncio as aioredis
+import pytest
+from service_fixtures import REDIS_TOPOLOGIES
 
 from photostore.api.config import Settings
 from photostore.api.credentials import CredentialCache
 from photostore.api.object_sweeper import sweep_once
+from photostore.api.redis_client import create_redis
+from photostore.api.redis_keys import RedisKeys
 from photostore.api.user_cli import run as user_command
 from photostore.db.pool import create_pool
 
 PASSWORD = "correct horse"
+
+pytestmark = pytest.mark.parametrize("redis_topology", REDIS_TOPOLOGIES)
 
 
 async def _account(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
@@ -136,6 +141,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "PHOTOSTORE_DATABASE_URL": settings.database_url.get_secret_value(),
         "PHOTOSTORE_REDIS_URL": settings.redis_url.get_secret_value(),
         "PHOTOSTORE_REDIS_PREFIX": settings.redis_prefix,
+        "PHOTOSTORE_REDIS_CLUSTER_NODES": ",".join(settings.redis_cluster_nodes),
     }
     return subprocess.run(
         [sys.executable, "-m", "photostore", "user", *args],
@@ -168,20 +174,25 @@ async def test_a_lookup_that_read_the_epoch_before_a_change_is_not_cached(
     settings: Settings,
 ) -> None:
     """A request that found the credential valid just before it was ended (an older
-    epoch) is served, but what it read is not cached for the next request."""
-    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
-    cache = CredentialCache(redis, settings.redis_prefix)
+    epoch) is served, but what it read is not cached for the next request, in this process
+    nor in another."""
+    redis = create_redis(settings)
+    keys = RedisKeys(settings.redis_prefix)
+    cache, other_process = CredentialCache(redis, keys), CredentialCache(redis, keys)
     user, fresh, stale = uuid.uuid4(), b"fresh-credential", b"stale-credential"
     try:
         await cache.remember(fresh, user, 3, 60)
         assert (await cache.cached(fresh, 60)) is not None
+        assert (await other_process.cached(fresh, 60)) is not None
         await cache.end_credentials(user, 4)
         assert await cache.cached(fresh, 60) is None
-        count, _ = await cache.remember(stale, user, 3, 60)  # read before the change
-        assert count == 3  # still counted against the user's limit
+        assert await other_process.cached(fresh, 60) is None
+        checked = await cache.remember(stale, user, 3, 60)  # read before the change
+        assert checked.count == 4  # still counted against the user's limit
         assert await cache.cached(stale, 60) is None
+        assert await other_process.cached(stale, 60) is None
         await cache.remember(fresh, user, 4, 60)
-        hit = await cache.cached(fresh, 60)
+        hit = await other_process.cached(fresh, 60)
         assert hit is not None
         assert hit.user_id == user
     finally:

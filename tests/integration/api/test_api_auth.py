@@ -1,10 +1,15 @@
-"""Accounts, sessions and API keys against the real PostgreSQL and Redis."""
+"""Accounts, sessions and API keys against the real PostgreSQL and Redis (one Redis, and a
+Redis Cluster)."""
 
 from __future__ import annotations
 
 import uuid
 
 import httpx
+import pytest
+from service_fixtures import REDIS_TOPOLOGIES
+
+pytestmark = pytest.mark.parametrize("redis_topology", REDIS_TOPOLOGIES)
 
 
 async def test_register_login_and_me(client: httpx.AsyncClient) -> None:

@@ -1,4 +1,4 @@
-"""Rate limits in Redis, liveness, readiness and metrics."""
+"""Rate limits in Redis, liveness, readiness and metrics, on one Redis and a Redis Cluster."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from service_fixtures import free_port
+from service_fixtures import REDIS_TOPOLOGIES, free_port
 
 from photostore.api.config import Settings
+
+pytestmark = pytest.mark.parametrize("redis_topology", REDIS_TOPOLOGIES)
 
 
 async def test_rate_limit_answers_429_with_retry_after(
@@ -166,7 +168,7 @@ async def test_health_and_ready_on_the_api_port_metrics_on_their_own(
     async with make_client(settings.model_copy(update={"metrics_port": port})) as client:
         assert (await client.get("/health")).json()["status"] == "ok"
         ready = await client.get("/ready")
-        assert ready.status_code == 200
+        assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {
             "postgres": "ok",
             "redis": "ok",

@@ -1,4 +1,5 @@
-"""Tags, trash, restore, purge (objects too) and the Redis cache, against the real services."""
+"""Tags, trash, restore, purge (objects too) and the Redis cache, against the real services
+(one Redis and a Redis Cluster)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from service_fixtures import REDIS_TOPOLOGIES
 
 from photostore.api.config import Settings
+from photostore.api.redis_keys import RedisKeys
+
+pytestmark = pytest.mark.parametrize("redis_topology", REDIS_TOPOLOGIES)
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
@@ -78,18 +83,21 @@ async def test_restore_conflicts_with_a_live_copy_of_the_same_bytes(
     assert conflict.status_code == 409
 
 
-async def test_edit_tags_validates_and_invalidates_the_cache(
-    settings: Settings, client: httpx.AsyncClient, register, upload, database_url
-) -> None:
-    import redis
+async def _photo_key(settings: Settings, client: httpx.AsyncClient, headers, pid: str) -> str:
+    user_id = await _user_id(client, headers)
+    return RedisKeys(settings.redis_prefix).user(user_id, f"photo:{pid}")
 
+
+async def test_edit_tags_validates_and_invalidates_the_cache(
+    settings: Settings, client: httpx.AsyncClient, register, upload, database_url, redis_sync
+) -> None:
     headers = await register(client)
     pid = (await upload(client, headers, fields={"tags": "old"})).json()["id"]
     with psycopg.connect(database_url) as conn:
         conn.execute("UPDATE photos SET processing_status = 'done' WHERE id = %s", (pid,))
     assert (await client.get(f"/v1/photos/{pid}", headers=headers)).json()["tags"] == ["old"]
-    cache = redis.Redis.from_url(settings.redis_url.get_secret_value())
-    key = f"{settings.redis_prefix}photo:{pid}"
+    cache = redis_sync
+    key = await _photo_key(settings, client, headers, pid)
     assert cache.exists(key) == 1  # a finished photo is cached
 
     # A change behind the API's back is not seen while cached ...
@@ -106,7 +114,6 @@ async def test_edit_tags_validates_and_invalidates_the_cache(
     assert fresh["tags"] == ["new", "x"] and fresh["camera_make"] == "Canon"
     await client.delete(f"/v1/photos/{pid}", headers=headers)
     assert cache.exists(key) == 0
-    cache.close()
 
     for body in ({"tags": "x"}, {"tags": [""]}, {"tags": ["a" * 65]}, {"tags": ["x"] * 51}, {}):
         bad = await client.put(f"/v1/photos/{pid}/tags", headers=headers, json=body)
@@ -115,10 +122,14 @@ async def test_edit_tags_validates_and_invalidates_the_cache(
 
 @pytest.mark.parametrize("status", ["pending", "processing", "failed"])
 async def test_photos_the_processor_may_still_write_are_not_cached(
-    settings: Settings, client: httpx.AsyncClient, register, upload, database_url, status: str
+    settings: Settings,
+    client: httpx.AsyncClient,
+    register,
+    upload,
+    database_url,
+    redis_sync,
+    status: str,
 ) -> None:
-    import redis
-
     headers = await register(client)
     pid = (await upload(client, headers)).json()["id"]
     with psycopg.connect(database_url) as conn:
@@ -126,6 +137,4 @@ async def test_photos_the_processor_may_still_write_are_not_cached(
     assert (await client.get(f"/v1/photos/{pid}", headers=headers)).json()[
         "processing_status"
     ] == status
-    cache = redis.Redis.from_url(settings.redis_url.get_secret_value())
-    assert cache.exists(f"{settings.redis_prefix}photo:{pid}") == 0
-    cache.close()
+    assert redis_sync.exists(await _photo_key(settings, client, headers, pid)) == 0

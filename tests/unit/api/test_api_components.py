@@ -64,6 +64,9 @@ async def _call(
     [
         (psycopg.OperationalError("connection refused"), "PostgreSQL"),
         (redis.exceptions.ConnectionError("refused"), "Redis"),
+        (redis.exceptions.ClusterDownError("CLUSTERDOWN The cluster is down"), "Redis"),
+        (redis.exceptions.TryAgainError("TRYAGAIN"), "Redis"),
+        (redis.exceptions.SlotNotCoveredError("no node for slot 42"), "Redis"),
         (EndpointConnectionError(endpoint_url="http://s3"), "S3"),
         (ClientError({"Error": {"Code": "NoSuchBucket"}}, "PutObject"), "S3"),
     ],
