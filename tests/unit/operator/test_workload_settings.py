@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from pydantic_settings import BaseSettings
@@ -72,3 +73,32 @@ def test_api_reads_what_its_deployment_sets(
     settings = load(ApiSettings, ps, deployment, monkeypatch)
     assert (settings.rate_limit_requests, settings.rate_limit_window_seconds) == (7, 3)
     assert settings.kafka_topic == ps.spec.kafka.topic
+
+
+def test_api_reads_the_replicas_and_the_redis_cluster_its_deployment_sets(
+    make_ps: MakePs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ps = make_ps(
+        database={
+            "host": "db.example",
+            "secretName": "db-creds",
+            "replicas": [{"host": "db-replica-0.example"}, {"host": "db-replica-1", "port": 6432}],
+            "replicaMaxLagSeconds": 7,
+        },
+        redis={"cluster": ["redis-0.example:6379", "redis-1.example:6379"]},
+    )
+    deployment = api.build_api_deployment(ps)
+    photostore_vars = {n for n in container_env(deployment) if n.startswith("PHOTOSTORE_")}
+    assert photostore_vars <= known(ApiSettings)
+    settings = load(ApiSettings, ps, deployment, monkeypatch)
+    replicas = [urlparse(url.get_secret_value()) for url in settings.database_replica_urls]
+    assert [url.netloc for url in replicas] == [
+        "db-replica-0.example:5432",
+        "db-replica-1:6432",
+    ]
+    assert {url.path for url in replicas} == {f"/{ps.spec.database.name}"}
+    assert settings.database_replica_max_lag_seconds == 7
+    assert [str(node) for node in settings.redis_cluster_nodes] == [
+        "redis-0.example:6379",
+        "redis-1.example:6379",
+    ]
