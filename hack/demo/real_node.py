@@ -2,7 +2,8 @@
 machine: the one `make demo` applies and the end-to-end tests apply.
 
 2 API pods and 1 processor on the NumPy path (there is no GPU here). The pods reach every
-server through the Services of the namespace `photostore`. The operator runs on this host,
+server through the Services of the namespace `photostore`: the API reads from the PostgreSQL
+replica and keeps its keys in the Redis Cluster, and the topic has three replicas. The operator runs on this host,
 where those names do not resolve, so whoever applies it makes the Kafka topic itself
 (`manageTopic: false`).
 """
@@ -47,8 +48,10 @@ def real_node_spec(database: str, bucket: str, topic: str, requests_per_10s: int
             "name": database,
             "sslMode": "disable",
             "secretName": "photostore-db",
+            "replicas": [{"host": "postgres-replica.photostore.svc"}],
         },
-        "redis": {"host": "redis.photostore.svc", "secretName": "photostore-redis"},
+        # A startup node; the cluster's nodes announce addresses pods reach.
+        "redis": {"cluster": ["redis-cluster.photostore.svc:6379"], "secretName": "photostore-redis"},
         "kafka": {
             "brokers": [f"kafka-{i}.photostore.svc:9092" for i in (1, 2, 3)],
             "topic": topic,
