@@ -65,6 +65,7 @@ GENERATOR_VERSION = 1
 HEAVY_SHARE = 100  # every 100th photo is the heavy user's
 LIGHT_PHOTOS = 1000  # photos per light user, about
 HEAVY, LIGHT = 0, 1
+SHAPES = ("list", "similar", "filename", "tags", "radius", "metadata")
 WORDS = (  # noqa: SIM905 - a paragraph of words reads better than a list
     "beach sunset mountain lake forest river city street market garden park bridge tower "
     "castle church museum harbor island desert canyon valley meadow snow winter summer spring "
@@ -374,6 +375,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--shapes",
+        default=",".join(SHAPES),
+        help=f"comma-separated, of {', '.join(SHAPES)} (default: all)",
+    )
     args = parser.parse_args()
     admin_url = read_env_file()["PHOTOSTORE_DATABASE_URL"]
     url = make_conninfo(admin_url, dbname=DB_NAME)
@@ -392,7 +398,7 @@ def main() -> None:
         heavy = shape_queries(conn, user_id(HEAVY), args.queries, seed=1)
         light = shape_queries(conn, user_id(LIGHT), args.queries, seed=2)
         alone = shape_queries(floor, user_id(LIGHT), args.queries, seed=2)
-        for shape in heavy:
+        for shape in [s for s in heavy if s in args.shapes.split(",")]:
             sides = [(conn, heavy[shape]), (conn, light[shape]), (floor, alone[shape])]
             figures = dict(
                 zip(("heavy", "light", "floor"), measure(sides, args.rounds), strict=True)
