@@ -1,7 +1,6 @@
 """SQL of the searches: one builder per search shape, shared by the routes and the bench.
 
-Every query names the user, and each shape has an index led by user_id (migration 0004), so
-a search reads the caller's rows, not the table's.
+Every query names the user, and each shape has an index led by user_id (migration 0004).
 """
 
 from __future__ import annotations

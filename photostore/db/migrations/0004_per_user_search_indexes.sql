@@ -4,7 +4,9 @@
 -- Every search filters on user_id, but the tag, trigram, metadata and location indexes of
 -- 0001 covered the whole table: a query matched every user's rows before the user_id filter,
 -- so its cost followed the table's size. These indexes lead with user_id (btree_gin and
--- btree_gist give GIN and GiST a user_id key), so a query reads the caller's entries.
+-- btree_gist give GIN and GiST a user_id key). The GiST and btree ones keep a user's entries
+-- together. GIN keeps one posting list per column and key, so there the user's list is
+-- intersected with the term's, which still spans every user (bench/search_bench.py).
 --
 -- Near-duplicates: the 64-bit pHash split into four 16-bit bands, each indexed with user_id
 -- as an expression, so PostgreSQL keeps them in step with phash on every write and there is
