@@ -81,7 +81,7 @@ chart-files: venv ## copy the CRDs, RBAC and monitoring manifests into the Helm 
 	cp manifests/monitoring/prometheus-rules.yaml manifests/monitoring/grafana-dashboard.json $(CHART)/files/
 	$(BIN)/python -m photostore rbac --namespace NAMESPACE > $(CHART)/files/rbac-namespaced.yaml
 
-.PHONY: bench-operator bench-api bench-processor bench-backup
+.PHONY: bench-operator bench-api bench-processor bench-backup bench-search
 bench-operator: venv env ## operator: apply to Ready, self-healing, 100 resources
 	$(BIN)/python bench/operator_bench.py
 bench-api: venv env ## API: upload throughput and list latency against direct baselines
@@ -90,3 +90,5 @@ bench-processor: venv ## processor: thumbnails and pipeline against pyvips
 	$(BIN)/python bench/processor_bench.py
 bench-backup: venv env ## backup: MB/s vs pg_dump, restore vs pg_restore, verify's cost (500k photos)
 	$(BIN)/python bench/backup_bench.py
+bench-search: venv env ## search: p50/p99 per search shape, heavy and light user, at 10 M photos
+	$(BIN)/python bench/search_bench.py $(BENCH_ARGS)

@@ -3,9 +3,9 @@ machine: the one `make demo` applies and the end-to-end tests apply.
 
 2 API pods and 1 processor on the NumPy path (there is no GPU here). The pods reach every
 server through the Services of the namespace `photostore`: the API reads from the PostgreSQL
-replica and keeps its keys in the Redis Cluster, and the topic has three replicas. The operator runs on this host,
-where those names do not resolve, so whoever applies it makes the Kafka topic itself
-(`manageTopic: false`).
+replica and keeps its keys in the Redis Cluster, and the topic has three replicas. The
+operator runs on this host, where those names do not resolve, so whoever applies it makes
+the Kafka topic itself (`manageTopic: false`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ def real_node_spec(database: str, bucket: str, topic: str, requests_per_10s: int
             "replicas": [{"host": "postgres-replica.photostore.svc"}],
         },
         # A startup node; the cluster's nodes announce addresses pods reach.
-        "redis": {"cluster": ["redis-cluster.photostore.svc:6379"], "secretName": "photostore-redis"},
+        "redis": {
+            "cluster": ["redis-cluster.photostore.svc:6379"],
+            "secretName": "photostore-redis",
+        },
         "kafka": {
             "brokers": [f"kafka-{i}.photostore.svc:9092" for i in (1, 2, 3)],
             "topic": topic,

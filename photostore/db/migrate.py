@@ -3,9 +3,18 @@
 Files are `photostore/db/migrations/NNNN_name.sql`, applied in order of NNNN, each in its
 own transaction, and recorded in `schema_migrations` (version, name, SHA-256 of the file,
 applied_at). An applied file whose checksum changed is an error: migrations are append-only.
-Two `photostore migrate` runs at once are safe: the second waits on the advisory lock and
+Two `photostore migrate` runs at once are safe: the second waits for the advisory lock and
 then finds nothing left to do. A read replica is refused with a clear error: migrations
 run on the primary only.
+
+A file whose first line is ``-- photostore: no-transaction`` runs statement by statement,
+each on its own outside a transaction, as ``CREATE INDEX CONCURRENTLY`` needs; it is
+recorded once every statement succeeded. Its statements are split at semicolons that end a
+line, so such a file holds no function bodies, and each statement must be safe to run again
+(IF NOT EXISTS, IF EXISTS): a run that failed half-way is simply run again. A concurrent
+index build that failed leaves an INVALID index behind, which IF NOT EXISTS would keep;
+before running such a file, the runner drops (concurrently) every INVALID index the file
+creates.
 
 Schema contract (other components code against these names; change them only by a new
 migration, and tell the processor and the operator):
@@ -31,9 +40,10 @@ migration, and tell the processor and the operator):
 - ``object_cleanup(id, photo_id, s3_key, not_before)`` -- S3 objects that may exist without
   a photo row; swept once ``not_before`` has passed and no photo ``photo_id`` exists.
 
-Indexes: (user_id, created_at DESC, id DESC) for keyset pagination; GIN on tags, trigram GIN
-on filename, GIN jsonb_path_ops on metadata, GiST on location; unique (user_id, sha256) among
-rows with deleted_at IS NULL.
+Indexes: (user_id, created_at DESC, id DESC) for keyset pagination; unique (user_id, sha256)
+among rows with deleted_at IS NULL; and, all led by user_id (0004), GIN on tags, trigram GIN
+on filename, GIN jsonb_path_ops on metadata, GiST on location, and btree on each 16-bit band
+of phash (``(phash >> 16*i) & 65535``, i = 0..3).
 """
 
 from __future__ import annotations
@@ -44,11 +54,13 @@ import logging
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +69,13 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = int.from_bytes(hashlib.sha256(b"photostore.migrate").digest()[:8]) >> 1
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+NO_TRANSACTION_MARKER = "-- photostore: no-transaction"
+_STATEMENT_END = re.compile(r";[ \t]*(?:\n|$)")
+_CONCURRENT_INDEX = re.compile(
+    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE
+)
+# How often a second runner tries the advisory lock while the first one works.
+LOCK_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,24 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def transactional(self) -> bool:
+        return not self.sql.startswith(NO_TRANSACTION_MARKER)
+
+    def statements(self) -> list[str]:
+        """A no-transaction file's statements (comments kept, empty parts left out)."""
+        parts = (part.strip() for part in _STATEMENT_END.split(self.sql))
+        return [part for part in parts if _without_comments(part)]
+
+    def concurrent_indexes(self) -> list[str]:
+        """Names of the indexes the file builds with CREATE INDEX CONCURRENTLY IF NOT EXISTS."""
+        return _CONCURRENT_INDEX.findall(self.sql)
+
+
+def _without_comments(statement: str) -> str:
+    lines = (line.split("--", 1)[0] for line in statement.splitlines())
+    return "".join(lines).strip()
 
 
 class MigrationError(RuntimeError):
@@ -107,8 +144,7 @@ def apply_migrations(database_url: str, migrations: list[Migration] | None = Non
         database_url, autocommit=True, application_name="photostore-migrate"
     ) as conn:
         refuse_replica(conn)
-        # A session lock: released when this connection closes, even if we crash.
-        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
+        _lock(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version    int PRIMARY KEY,
@@ -126,16 +162,55 @@ def apply_migrations(database_url: str, migrations: list[Migration] | None = Non
                         "it was applied; add a new migration instead"
                     )
                 continue
-            with conn.transaction():
-                # bytes: run the file as one simple-protocol script (several statements).
-                conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum),
-                )
+            if migration.transactional:
+                with conn.transaction():
+                    # bytes: run the file as one simple-protocol script (several statements).
+                    conn.execute(migration.sql.encode())
+                    _record(conn, migration)
+            else:
+                _run_without_transaction(conn, migration)
+                _record(conn, migration)
             log.info("applied migration %04d_%s", migration.version, migration.name)
             applied_now.append(migration.version)
     return applied_now
+
+
+def _lock(conn: psycopg.Connection[Any]) -> None:
+    """Take the session advisory lock (released when the connection closes, even on a crash).
+
+    Polled rather than waited for: a statement waiting for the lock holds a snapshot, and
+    CREATE INDEX CONCURRENTLY in the runner that holds the lock waits for every older snapshot
+    to end, which would be a deadlock.
+    """
+    while True:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_ID,)).fetchone()
+        if row is not None and row[0]:
+            return
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _record(conn: psycopg.Connection[Any], migration: Migration) -> None:
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+        (migration.version, migration.name, migration.checksum),
+    )
+
+
+def _run_without_transaction(conn: psycopg.Connection[Any], migration: Migration) -> None:
+    """Run a no-transaction file statement by statement, after dropping its INVALID indexes."""
+    invalid = conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " WHERE NOT i.indisvalid AND c.relname = ANY(%s)"
+        " AND pg_table_is_visible(c.oid)",
+        (migration.concurrent_indexes(),),
+    ).fetchall()
+    for (name,) in invalid:
+        log.warning("dropping index %s left INVALID by an earlier failed build", name)
+        conn.execute(
+            sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(str(name)))
+        )
+    for statement in migration.statements():
+        conn.execute(statement.encode())
 
 
 def main(argv: list[str]) -> None:

@@ -15,7 +15,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from photostore.api.redis_keys import RedisKeys
 from photostore.api.security import credential_hash
 
-READS = re.compile(r'^photostore_db_reads_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$', re.M)
+READS = re.compile(r"^photostore_db_reads_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$", re.M)
 
 
 def replica_reads(pod_ip: str) -> tuple[float, float]:

@@ -5,12 +5,11 @@ Both are reads a replica may serve (read_router.py).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from psycopg.rows import DictRow
-from psycopg.types.json import Jsonb
 
 from photostore.api.deps import CurrentUser, ServicesDep
 from photostore.api.errors import ERROR_RESPONSES, ApiError, bad_request, not_found
@@ -22,16 +21,19 @@ from photostore.api.models import (
     SimilarResults,
     Tag,
 )
-from photostore.api.photos_db import SUMMARY_COLUMNS, Conn
+from photostore.api.phash_bands import MAX_BANDED_DISTANCE
+from photostore.api.photos_db import Conn
 from photostore.api.row_values import valid_rows
+from photostore.api.search_sql import (
+    TARGET_PHASH,
+    Place,
+    SearchCriteria,
+    search_query,
+    similar_query,
+)
 from photostore.api.user_json import parse_json_object
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @router.get("/search/photos")
@@ -58,29 +60,8 @@ async def search_photos(
         raise bad_request("give both lat and lon, or neither")
     if filename is None and not tag and metadata is None and lat is None:
         raise bad_request("give at least one of filename, tag, metadata, lat/lon")
-    select = [SUMMARY_COLUMNS]
-    where = ["user_id = %s", "deleted_at IS NULL"]
-    select_params: list[Any] = []
-    params: list[Any] = [user.id]
-    order = "created_at DESC, id DESC"
-    if lat is not None and lon is not None:
-        point = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
-        select.append(f"ST_Distance(location, {point}) AS distance_m")
-        select_params += [lon, lat]
-        where.append(f"ST_DWithin(location, {point}, %s)")
-        params += [lon, lat, radius_m]
-        order = "distance_m, id"
-    if filename is not None:
-        select.append("similarity(filename, %s) AS score")
-        select_params.append(filename)
-        where.append("(filename %% %s OR filename ILIKE %s)")
-        params += [filename, _like_pattern(filename)]
-        order = "score DESC, id"
-    if tag:
-        where.append("tags @> %s::text[]")
-        params.append(list(dict.fromkeys(tag)))
+    value = None
     if metadata is not None:
-        where.append("metadata @> %s")
         settings = services.settings
         value = parse_json_object(
             metadata,
@@ -90,14 +71,16 @@ async def search_photos(
             status=400,
             code="bad_metadata",
         )
-        params.append(Jsonb(value))
-    query = (
-        f"SELECT {', '.join(select)} FROM photos WHERE {' AND '.join(where)}"  # noqa: S608
-        f" ORDER BY {order} LIMIT %s"
+    criteria = SearchCriteria(
+        filename=filename,
+        tags=tag or [],
+        metadata=value,
+        place=None if lat is None or lon is None else Place(lat, lon, radius_m),
     )
+    query, params = search_query(user.id, criteria, limit)
 
     async def run(conn: Conn) -> list[DictRow]:
-        cur = await conn.execute(query.encode(), [*select_params, *params, limit])
+        cur = await conn.execute(query, params)
         return await cur.fetchall()
 
     rows = await services.reads.read(user.write_position, run)
@@ -109,29 +92,28 @@ async def similar_photos(
     photo_id: UUID,
     user: CurrentUser,
     services: ServicesDep,
-    max_distance: Annotated[int, Query(ge=0, le=64)] = 10,
+    max_distance: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=64,
+            description=f"bits; up to {MAX_BANDED_DISTANCE} the search reads the pHash band"
+            " indexes, above it scans all the user's photos",
+        ),
+    ] = 10,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SimilarResults:
     """Near-duplicates: live photos whose perceptual hash differs in at most `max_distance` bits."""
 
     async def run(conn: Conn) -> list[DictRow]:
-        cur = await conn.execute(
-            "SELECT phash FROM photos WHERE id = %s AND user_id = %s AND deleted_at IS NULL",
-            (photo_id, user.id),
-        )
+        cur = await conn.execute(TARGET_PHASH, (photo_id, user.id))
         target = await cur.fetchone()
         if target is None:
             raise not_found()
         if target["phash"] is None:
             raise ApiError(409, "not_processed", "the photo has no perceptual hash yet")
-        cur = await conn.execute(
-            f"SELECT {SUMMARY_COLUMNS}, distance FROM ("  # noqa: S608
-            f"  SELECT {SUMMARY_COLUMNS}, bit_count((phash # %s)::bit(64))::int AS distance"
-            "   FROM photos WHERE user_id = %s AND deleted_at IS NULL AND phash IS NOT NULL"
-            "   AND id <> %s) AS candidates"
-            " WHERE distance <= %s ORDER BY distance, created_at DESC LIMIT %s".encode(),
-            (target["phash"], user.id, photo_id, max_distance, limit),
-        )
+        query, params = similar_query(user.id, photo_id, target["phash"], max_distance, limit)
+        cur = await conn.execute(query, params)
         return await cur.fetchall()
 
     rows = await services.reads.read(user.write_position, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -106,5 +107,45 @@ def test_photos_table_has_the_columns_the_processor_writes(database_url: str) ->
     assert {name: columns.get(name) for name in expected} == expected
     assert any("(user_id, created_at DESC, id DESC)" in i for i in indexes)
     assert any("gin_trgm_ops" in i for i in indexes)
-    assert any("USING gist (location)" in i for i in indexes)
+    assert any("USING gist (user_id, location)" in i for i in indexes)
+    assert not any("USING gin (tags)" in i or "(filename gin_trgm_ops)" in i for i in indexes)
     assert any("UNIQUE" in i and "(user_id, sha256)" in i for i in indexes)
+
+
+def test_a_failed_concurrent_index_build_is_not_recorded_and_is_rebuilt_on_the_next_run(
+    empty_db: str,
+) -> None:
+    """CREATE INDEX CONCURRENTLY that fails leaves an INVALID index; the next run replaces it."""
+    shipped = load_migrations()
+    unique = Migration(
+        9001,
+        "unique_a",
+        "-- photostore: no-transaction\n"
+        "CREATE TABLE IF NOT EXISTS t (a int);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a_key ON t (a);\n",
+    )
+    apply_migrations(empty_db, shipped)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (a int)")
+        conn.execute("INSERT INTO t VALUES (1), (1)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        apply_migrations(empty_db, [*shipped, unique])
+
+    def state() -> tuple[Any, ...]:
+        with psycopg.connect(empty_db) as conn:
+            valid = conn.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_key'::regclass"
+            ).fetchone()
+            recorded = conn.execute(
+                "SELECT count(*) FROM schema_migrations WHERE version = 9001"
+            ).fetchone()
+        assert valid is not None and recorded is not None
+        return valid[0], recorded[0]
+
+    assert state() == (False, 0)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
+    assert apply_migrations(empty_db, [*shipped, unique]) == [9001]
+    assert state() == (True, 1)
+    with psycopg.connect(empty_db) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO t VALUES (1)")

@@ -89,3 +89,25 @@ def test_list_items_built_by_postgres_have_exactly_the_summary_fields() -> None:
     from photostore.api.photos_db import SUMMARY_JSON
 
     assert re.findall(r"'(\w+)', \w+", SUMMARY_JSON) == list(PhotoSummary.model_fields)
+
+
+def test_no_transaction_migration_files_are_split_into_statements() -> None:
+    from photostore.db.migrate import Migration
+
+    migration = Migration(
+        9,
+        "x",
+        "-- photostore: no-transaction\n-- about it; with a semicolon\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS a_idx\n  ON t (a);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS b_idx ON t (b);  \n"
+        "DROP INDEX CONCURRENTLY IF EXISTS c_idx;\n-- trailing comment\n",
+    )
+    assert not migration.transactional
+    assert [" ".join(s.split()) for s in migration.statements()] == [
+        "-- photostore: no-transaction -- about it; with a semicolon "
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON t (a)",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS b_idx ON t (b)",
+        "DROP INDEX CONCURRENTLY IF EXISTS c_idx",
+    ]
+    assert migration.concurrent_indexes() == ["a_idx", "b_idx"]
+    assert all(m.transactional for m in load_migrations() if m.version < 4)
