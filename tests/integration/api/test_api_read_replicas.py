@@ -177,6 +177,12 @@ async def test_a_held_back_replica_keeps_a_writer_on_the_primary_and_then_everyo
         await admin.execute("SELECT pg_wal_replay_pause()")
         try:
             paused_at = time.monotonic()
+
+            async def paused() -> bool:  # the pause is only requested until replay stops
+                cur = await admin.execute("SELECT pg_get_wal_replay_pause_state()")
+                return (await cur.fetchone()) == ("paused",)
+
+            await eventually(paused, seconds=5)
             created = await upload(client, writer)
             assert created.status_code == 201
             where, listed = await served_by(
