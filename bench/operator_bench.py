@@ -1,7 +1,8 @@
 """Operator benchmark on the local control plane: `make bench-operator`.
 
 The operator runs as a subprocess (`python -m photostore operator --standalone`, watching
-all namespaces) logged in as its ServiceAccount with a bound token, holding exactly the RBAC
+all namespaces, managing the PhotoStorages of this run by PHOTOSTORE_OPERATOR_SELECTOR)
+logged in as its ServiceAccount with a bound token, holding exactly the RBAC
 of manifests/operator/, as a cluster runs it. Each figure has a floor measured in the same
 run (`operator_floor`): the same children applied straight to the apiserver by one client,
 with no operator running. Prints one `RESULT name value unit` line per figure:
@@ -280,10 +281,12 @@ async def operator_phase(
         await session.close()
 
 
-def start_operator(kubeconfig: str) -> subprocess.Popen[bytes]:
+def start_operator(kubeconfig: str, run: str) -> subprocess.Popen[bytes]:
     operator_env = {
         **os.environ,
         "KUBECONFIG": kubeconfig,
+        # The control plane is shared: manage this run's PhotoStorages only.
+        "PHOTOSTORE_OPERATOR_SELECTOR": f"{BENCH_LABEL}={run}",
         "PHOTOSTORE_OPERATOR_METRICS_PORT": "0",
         "PHOTOSTORE_OPERATOR_LIVENESS": LIVENESS,
     }
@@ -370,7 +373,7 @@ def main() -> None:
     try:
         floor_single, floor_many = asyncio.run(floor())
         delete_namespaces(kubectl, run, args.timeout)  # a quiet cluster for the operator
-        operator = start_operator(operator_kubeconfig)
+        operator = start_operator(operator_kubeconfig, run)
         sampler = Sampler(operator.pid)
         sampler.start()
         wait_alive(operator)

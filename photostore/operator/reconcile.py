@@ -13,9 +13,7 @@ from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.bucket import check_bucket
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name
-from photostore.operator.builders.jobs import (
-    BACKUP_COMPONENT,
-)
+from photostore.operator.builders.jobs import BACKUP_COMPONENT, migration_name
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.children import PHOTOSTORAGE
 from photostore.operator.finalizers import (
@@ -87,17 +85,22 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     decision = kafka.scale(op, key, ps, reading)
     desired = decision.replicas if decision else None
     last_pass = op.applied.get(key)
+    migration = None if last_pass is None else last_pass.migration
+    if not full and last_pass is not None and last_pass.migrating:
+        # The Deployments wait for the Job: look at it alone, and apply once it is done.
+        job = await op.kube.get("batch/v1", "Job", namespace, migration_name(ps))
+        migration = await workloads.migration_gate(op, ps, job)
     if (
         full
         or last_pass is None
         or last_pass.generation != ps.generation
         or last_pass.processors != desired
-        or last_pass.migrating
+        or (migration is not None and migration.done and last_pass.migrating)
     ):
         live, errors, migration = await workloads.full_pass(op, key, body, ps, desired)
     else:
         live = await workloads.read_workloads(op, ps)
-        errors, migration = last_pass.errors, last_pass.migration
+        errors = last_pass.errors
     api = await workloads.assess_workload(
         op, ps, live.get(("Deployment", child_name(ps, API))), API
     )

@@ -77,14 +77,20 @@ class Operator:
     scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
+    # Children as the applies of a full pass still under way returned them: the watch
+    # shows each of our own writes back to us, and those are not drift.
+    applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
+    managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
 
     def __post_init__(self) -> None:
         self.events = Recorder(self.kube)
 
     def forget(self, key: Key) -> None:
+        self.managed.discard(key)
         for check_key in [k for k in self.checks if k[0] == key]:
             check = self.checks.pop(check_key)
             if check.task is not None:
@@ -95,6 +101,7 @@ class Operator:
         self.status_versions.pop(key, None)
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)
+        self.applying.pop(key, None)
         self.drifted.pop(key, None)
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
@@ -119,11 +126,21 @@ class Operator:
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         self.drifted.setdefault(key, {})[child] = dict(obj)
 
-    def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
-        """Does this child differ from what the last full pass left (or is it unknown)?"""
-        applied = self.applied.get(key)
+    def note_applied(self, key: Key, obj: Mapping[str, Any]) -> None:
+        """A full pass just applied this child and the apiserver answered with `obj`."""
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
-        return applied is None or applied.children.get(child) != fingerprint(obj)
+        self.applying.setdefault(key, {})[child] = fingerprint(obj)
+
+    def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
+        """Does this child differ from what the operator last applied (or is it unknown)?
+        The pass under way counts before the last one that finished."""
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        seen = fingerprint(obj)
+        in_flight = self.applying.get(key, {})
+        if child in in_flight:
+            return in_flight[child] != seen
+        applied = self.applied.get(key)
+        return applied is None or applied.children.get(child) != seen
 
     def spec_changed(self, key: Key, generation: int) -> bool:
         applied = self.applied.get(key)

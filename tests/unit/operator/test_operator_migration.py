@@ -86,6 +86,34 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
     assert degraded["reason"] == "MigrationFailed"
 
     kube.apply_status["Job"] = {"succeeded": 1}
+    job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
+    kube.objects[job_ref]["status"] = {"succeeded": 1}  # as the Job controller writes it
     await reconcile(op, ("team", "photos"), full=False)  # a status-only nudge looks again
     kinds = {k for (_, k, _, _) in kube.objects}
     assert "Deployment" in kinds
+
+
+async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_spec: Any) -> None:
+    """Every status change of a child (the quota counted, the Job's pod started) nudges the
+    PhotoStorage while its Job runs; each is one read of the Job, not a pass of applies."""
+    kube = FakeKube()
+    op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
+    body = {
+        "apiVersion": "photos.example.com/v1alpha1",
+        "kind": "PhotoStorage",
+        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
+        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
+    }
+    kube.put(body)
+    kube.apply_status["Job"] = {"active": 1}
+    await reconcile(op, ("team", "photos"))
+    job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
+    kube.objects[job_ref]["status"] = {"failed": 1, "active": 1}  # its first pod failed
+    kube.calls.clear()
+
+    await reconcile(op, ("team", "photos"), full=False)
+    writes = [c for c in kube.calls if c[2] in ("create", "patch") and c[1] != "events"]
+    assert writes == [("photos.example.com", "photostorages/status", "patch")]
+    status = kube.objects[("photos.example.com/v1alpha1", "PhotoStorage", "team", "photos")]
+    degraded = next(c for c in status["status"]["conditions"] if c["type"] == "Degraded")
+    assert degraded["reason"] == "MigrationFailed"
