@@ -41,7 +41,7 @@ from types import FrameType
 from typing import Any
 
 import aiohttp
-from operator_floor import Floor, Watch
+from operator_floor import Floor, Watch, patiently
 
 from photostore.local_env import read_env_file
 from photostore.operator.kube import KubeClient
@@ -165,10 +165,14 @@ class Admin:
     async def namespace(self) -> str:
         name = f"opb-{self.run}-{uuid.uuid4().hex[:8]}"
         document = {"metadata": {"name": name, "labels": {BENCH_LABEL: self.run}}}
-        async with self._session.post(
-            self.login.server.rstrip("/") + "/api/v1/namespaces", json=document
-        ) as response:
-            response.raise_for_status()
+
+        async def post() -> None:
+            async with self._session.post(
+                self.login.server.rstrip("/") + "/api/v1/namespaces", json=document
+            ) as response:
+                response.raise_for_status()
+
+        await patiently(post)
         return name
 
     async def namespaces(self, count: int) -> list[str]:
@@ -180,10 +184,10 @@ class Admin:
 
     async def create(self, namespace: str, gpu: bool = False) -> dict[str, Any]:
         async with self._creators:
-            return await self.kube.create(body(namespace, self.run, gpu))
+            return await patiently(lambda: self.kube.create(body(namespace, self.run, gpu)))
 
     async def delete_deployment(self, namespace: str, name: str) -> None:
-        await self.kube.delete("apps/v1", "Deployment", namespace, name)
+        await patiently(lambda: self.kube.delete("apps/v1", "Deployment", namespace, name))
 
 
 async def median_of(rounds: int, once: Callable[[], Awaitable[float]]) -> float:

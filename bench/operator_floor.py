@@ -16,8 +16,8 @@ import contextlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -29,7 +29,7 @@ from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.builders.quota import quota_name
 from photostore.operator.children import AFTER_MIGRATION, WORKLOADS, wave_of
 from photostore.operator.health import assess_deployment
-from photostore.operator.kube import KubeClient
+from photostore.operator.kube import ApiError, KubeClient
 from photostore.operator.login import Login
 from photostore.operator.migration import migration_state
 from photostore.operator.spec import PhotoStorage, parse
@@ -37,6 +37,7 @@ from photostore.operator.spec import PhotoStorage, parse
 Obj = dict[str, Any]
 Check = Callable[[Obj], bool]
 ObjKey = tuple[str, str]  # (namespace, name)
+T = TypeVar("T")
 
 
 class Watch:
@@ -103,6 +104,14 @@ class Watch:
         return str(listing["metadata"]["resourceVersion"])
 
     async def _run(self) -> None:
+        """List and watch, starting over after a refusal (429 under load) or a lost stream."""
+        while True:
+            try:
+                await self._follow()
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                await asyncio.sleep(1)
+
+    async def _follow(self) -> None:
         version = await self._list()
         self._synced.set()
         while True:
@@ -153,6 +162,21 @@ class Watch:
             raise TimeoutError(message) from error
 
 
+async def patiently(call: Callable[[], Awaitable[T]], attempts: int = 30) -> T:
+    """`call()`, again after half a second while the apiserver sheds load with a 429."""
+    for _ in range(attempts - 1):
+        try:
+            return await call()
+        except ApiError as error:
+            if error.status != 429:
+                raise
+        except aiohttp.ClientResponseError as error:
+            if error.status != 429:
+                raise
+        await asyncio.sleep(0.5)
+    return await call()
+
+
 def quota_counted(quota: Obj) -> bool:
     return bool((quota.get("status") or {}).get("hard") == quota["spec"]["hard"])
 
@@ -194,9 +218,12 @@ class Floor:
         await self._session.close()
         await self.kube.close()
 
+    async def _apply(self, obj: Obj) -> None:
+        await patiently(lambda: self.kube.apply(obj))
+
     async def _apply_wave(self, wave: list[Obj]) -> None:
         async with self._workers:  # as one of the operator's workers applies one wave
-            await asyncio.gather(*(self.kube.apply(obj) for obj in wave))
+            await asyncio.gather(*(self._apply(obj) for obj in wave))
 
     async def ready(self, body: Obj) -> float:
         """Apply the children of one created PhotoStorage; monotonic time it is ready at."""

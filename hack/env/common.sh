@@ -38,11 +38,14 @@ APISERVER_PORT=16443
 ETCD_PORT=12379
 ETCD_PEER_PORT=12380
 PG_PORT=15432
+PG_REPLICA_PORT=15433    # a streaming replica of the PostgreSQL on PG_PORT
 REDIS_PORT=16379
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
+REDIS_CLUSTER_PORT=17001  # a Redis Cluster: REDIS_CLUSTER_NODES nodes from here (bus: +10000)
+REDIS_CLUSTER_NODES=6     # three masters, each with one replica
+KAFKA_PORT=19092          # broker i (1..KAFKA_BROKERS) uses KAFKA_PORT + 100*(i-1) and the next two
+KAFKA_BROKERS=3
 S3_PORT=17070
-KAFKA_NODE_PORT=19094     # Kafka's listener for pods, on NODE_GATEWAY
+KAFKA_NODE_PORT=19094     # broker 1's listener for pods, on NODE_GATEWAY
 COREDNS_HEALTH_PORT=18054
 KUBE_PROXY_HEALTH_PORT=10256
 KUBELET_HEALTH_PORT=10248
@@ -87,6 +90,23 @@ stop() {
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+}
+
+# kafka_addresses HOST OFFSET: the brokers' host:port list, comma-separated (OFFSET 0: host
+# listeners, 2: the pods' listeners on NODE_GATEWAY).
+kafka_addresses() {
+  local i out=()
+  for i in $(seq 1 "$KAFKA_BROKERS"); do out+=("$1:$((KAFKA_PORT + 100 * (i - 1) + $2))"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+# redis_cluster_ports: the cluster nodes' ports, one per line.
+redis_cluster_ports() { seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + REDIS_CLUSTER_NODES - 1)); }
+
+# redis_cluster_ok: every slot of the Redis Cluster is served.
+redis_cluster_ok() {
+  redis-cli --no-auth-warning -a "$REDIS_PASSWORD" -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null |
+    grep -q '^cluster_state:ok'
 }
 
 # listens ADDRESS PORT: something accepts TCP connections there.

@@ -29,9 +29,26 @@ if wants kubernetes; then
   check kube-scheduler "pid $(cat "$RUN_DIR/kube-scheduler.pid" 2>/dev/null)" alive kube-scheduler
   check kwok "8 simulated nodes (4 with nvidia.com/gpu)" alive kwok
 fi
-wants postgres && check postgres "127.0.0.1:$PG_PORT db photostore" /usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1 -p "$PG_PORT"
-wants redis && check redis "127.0.0.1:$REDIS_PORT" redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
-wants kafka && check kafka "127.0.0.1:$KAFKA_PORT" bash -c "alive() { kill -0 \$(cat '$RUN_DIR/kafka.pid'); }; alive && exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
+# replica_streaming: the replica is in recovery and its WAL receiver streams from the primary.
+replica_streaming() {
+  [[ "$(PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U photostore -d postgres -Atqc \
+    "select pg_is_in_recovery() and exists (select 1 from pg_stat_wal_receiver where status = 'streaming')" 2>/dev/null)" == t ]]
+}
+# kafka_broker ID: the broker's process lives and its listener answers.
+kafka_broker() { alive "kafka-$1" && listens 127.0.0.1 $((KAFKA_PORT + 100 * ($1 - 1))); }
+if wants postgres; then
+  check postgres "127.0.0.1:$PG_PORT db photostore" /usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1 -p "$PG_PORT"
+  check postgres-replica "127.0.0.1:$PG_REPLICA_PORT hot standby, streaming (slot photostore_replica)" replica_streaming
+fi
+if wants redis; then
+  check redis "127.0.0.1:$REDIS_PORT" redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
+  check redis-cluster "$NODE_GATEWAY:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + REDIS_CLUSTER_NODES - 1)), 3 masters + 3 replicas" redis_cluster_ok
+fi
+if wants kafka; then
+  for id in $(seq 1 "$KAFKA_BROKERS"); do
+    check "kafka-$id" "127.0.0.1:$((KAFKA_PORT + 100 * (id - 1))) (KRaft broker and controller $id)" kafka_broker "$id"
+  done
+fi
 wants s3 && check s3 "http://127.0.0.1:$S3_PORT bucket photos" curl -s -m 5 -o /dev/null "http://127.0.0.1:$S3_PORT/"
 if wants node; then
   check containerd "$RUN_DIR/containerd/containerd.sock" alive containerd
@@ -39,8 +56,9 @@ if wants node; then
   check kube-proxy "iptables mode" curl -sf -m 5 "http://127.0.0.1:$KUBE_PROXY_HEALTH_PORT/healthz"
   check coredns "cluster DNS on $NODE_GATEWAY:53" curl -sf -m 5 "http://127.0.0.1:$COREDNS_HEALTH_PORT/health"
   # What pods reach through the Services of the namespace photostore.
-  check servers-for-pods "$NODE_GATEWAY: postgres $PG_PORT, redis $REDIS_PORT, kafka $KAFKA_NODE_PORT, s3 $S3_PORT" \
-    bash -c "source '$ENV_DIR/common.sh'; for p in $PG_PORT $REDIS_PORT $KAFKA_NODE_PORT $S3_PORT; do listens $NODE_GATEWAY \$p || exit 1; done"
+  pod_ports="$PG_PORT $PG_REPLICA_PORT $REDIS_PORT $REDIS_CLUSTER_PORT $(kafka_addresses "" 2 | tr -d : | tr , ' ') $S3_PORT"
+  check servers-for-pods "$NODE_GATEWAY: postgres $PG_PORT (replica $PG_REPLICA_PORT), redis $REDIS_PORT (cluster $REDIS_CLUSTER_PORT), kafka $(kafka_addresses "" 2 | tr -d :), s3 $S3_PORT" \
+    bash -c "source '$ENV_DIR/common.sh'; for p in $pod_ports; do listens $NODE_GATEWAY \$p || exit 1; done"
 fi
 if ((!quiet && !down)) && { wants kubernetes || wants node; }; then
   echo

@@ -148,8 +148,10 @@ start_postgres() {
   fi
   touch "$LOG_DIR/postgres.log"; chown postgres "$LOG_DIR/postgres.log"
   # Pods connect from the bridge's network, with the same password as the host.
-  local hba="host all all $NODE_CIDR scram-sha-256"
-  grep -qxF "$hba" "$pgdata/pg_hba.conf" || echo "$hba" >>"$pgdata/pg_hba.conf"
+  local hba
+  for hba in "host all all $NODE_CIDR scram-sha-256" "host replication photostore 127.0.0.1/32 scram-sha-256"; do
+    grep -qxF "$hba" "$pgdata/pg_hba.conf" || echo "$hba" >>"$pgdata/pg_hba.conf"
+  done
   if runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" reload >/dev/null
     if ! listens "$NODE_GATEWAY" "$PG_PORT"; then
@@ -162,7 +164,7 @@ start_postgres() {
     runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -l "$LOG_DIR/postgres.log" -w -t 60 start -o \
       "-c listen_addresses=127.0.0.1,$NODE_GATEWAY -c port=$PG_PORT -c unix_socket_directories=$sock \
        -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-       -c shared_buffers=256MB" >/dev/null 8>&-
+       -c shared_buffers=256MB -c max_slot_wal_keep_size=2GB" >/dev/null 8>&-
   fi
   head -1 "$pgdata/postmaster.pid" >"$RUN_DIR/postgres.pid"
   wait_for postgres 30 "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
@@ -170,6 +172,32 @@ start_postgres() {
       "select 1 from pg_database where datname='photostore'" | grep -q 1; then
     PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U photostore -d postgres -qc "create database photostore"
   fi
+  start_postgres_replica
+}
+
+# A hot standby streaming from the primary through a physical replication slot, made by
+# pg_basebackup once. The slot keeps at most max_slot_wal_keep_size of WAL for it.
+start_postgres_replica() {
+  local bin=/usr/lib/postgresql/15/bin pgdata="$DATA_DIR/postgres-replica" sock="$RUN_DIR/postgres"
+  local psql=(env PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U photostore -d postgres -Atqc)
+  "${psql[@]}" "select 1 from pg_replication_slots where slot_name = 'photostore_replica'" | grep -q 1 ||
+    "${psql[@]}" "select pg_create_physical_replication_slot('photostore_replica')" >/dev/null
+  if [[ ! -f "$pgdata/PG_VERSION" ]]; then
+    rm -rf "$pgdata"; mkdir -p "$pgdata"; chown postgres:postgres "$pgdata"; chmod 700 "$pgdata"
+    runuser -u postgres -- env PGPASSWORD="$PG_PASSWORD" "$bin/pg_basebackup" -D "$pgdata" \
+      -d "host=127.0.0.1 port=$PG_PORT user=photostore password=$PG_PASSWORD application_name=photostore_replica" \
+      -S photostore_replica -X stream -R -c fast >>"$LOG_DIR/postgres-replica.log" 2>&1 ||
+      { rm -rf "$pgdata"; die "pg_basebackup failed; see $LOG_DIR/postgres-replica.log"; }
+  fi
+  touch "$LOG_DIR/postgres-replica.log"; chown postgres "$LOG_DIR/postgres-replica.log"
+  if ! runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    runuser -u postgres -- "$bin/pg_ctl" -D "$pgdata" -l "$LOG_DIR/postgres-replica.log" -w -t 120 start -o \
+      "-c listen_addresses=127.0.0.1,$NODE_GATEWAY -c port=$PG_REPLICA_PORT -c unix_socket_directories=$sock \
+       -c max_connections=400 -c fsync=off -c full_page_writes=off -c shared_buffers=128MB \
+       -c hot_standby=on -c hot_standby_feedback=on" >/dev/null 8>&-
+  fi
+  head -1 "$pgdata/postmaster.pid" >"$RUN_DIR/postgres-replica.pid"
+  wait_for postgres-replica 60 "$bin/pg_isready" -h 127.0.0.1 -p "$PG_REPLICA_PORT"
 }
 
 start_redis() {
@@ -180,31 +208,81 @@ start_redis() {
   spawn redis redis-server --bind "127.0.0.1 $NODE_GATEWAY" --port "$REDIS_PORT" --dir "$DATA_DIR/redis" \
     --requirepass "$REDIS_PASSWORD" --save "" --appendonly no --daemonize no
   wait_for redis 20 redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
+  start_redis_cluster
 }
 
-start_kafka() {
-  local conf="$RUN_DIR/kafka.properties" logs="$DATA_DIR/kafka"
-  cat >"$conf" <<PROPS
+# Redis Cluster beside the single Redis: its nodes announce NODE_GATEWAY, which the host
+# and pods both reach. Each node's config is RUN_DIR/redis-cluster-PORT.conf, so a test that
+# stops one can start it again with `redis-server THAT_FILE`.
+start_redis_cluster() {
+  local port conf dir addrs=()
+  for port in $(redis_cluster_ports); do
+    dir="$DATA_DIR/redis-cluster/$port"; conf="$RUN_DIR/redis-cluster-$port.conf"
+    mkdir -p "$dir"
+    cat >"$conf" <<CONF
+port $port
+bind 127.0.0.1 $NODE_GATEWAY
+dir $dir
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout 2000
+cluster-announce-ip $NODE_GATEWAY
+requirepass $REDIS_PASSWORD
+masterauth $REDIS_PASSWORD
+save ""
+appendonly no
+daemonize no
+pidfile ""
+CONF
+    chmod 600 "$conf"
+    spawn "redis-cluster-$port" redis-server "$conf"
+    addrs+=("$NODE_GATEWAY:$port")
+  done
+  local cli=(redis-cli --no-auth-warning -a "$REDIS_PASSWORD")
+  for port in $(redis_cluster_ports); do wait_for "redis-cluster-$port" 20 "${cli[@]}" -p "$port" ping; done
+  if "${cli[@]}" -p "$REDIS_CLUSTER_PORT" cluster info | grep -q '^cluster_known_nodes:1'; then
+    "${cli[@]}" --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >>"$LOG_DIR/redis-cluster.log" 2>&1
+  fi
+  wait_for redis-cluster 60 redis_cluster_ok
+}
+
+# Three KRaft nodes, each broker and controller (a quorum of three voters), so that a topic
+# with replication factor 3 and min.insync.replicas=2 is real and one broker may stop.
+# Node i listens on KAFKA_PORT+100*(i-1) (host), +1 (controller) and +2 (pods, on NODE_GATEWAY).
+kafka_conf() { # NODE_ID
+  local id=$1 base=$((KAFKA_PORT + 100 * ($1 - 1))) voters=() j
+  for j in $(seq 1 "$KAFKA_BROKERS"); do voters+=("$j@127.0.0.1:$((KAFKA_PORT + 100 * (j - 1) + 1))"); done
+  cat <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,NODE://$NODE_GATEWAY:$KAFKA_NODE_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,NODE://$NODE_GATEWAY:$KAFKA_NODE_PORT
+node.id=$id
+controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
+listeners=PLAINTEXT://127.0.0.1:$base,NODE://$NODE_GATEWAY:$((base + 2)),CONTROLLER://127.0.0.1:$((base + 1))
+advertised.listeners=PLAINTEXT://127.0.0.1:$base,NODE://$NODE_GATEWAY:$((base + 2))
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,NODE:PLAINTEXT
-log.dirs=$logs
+log.dirs=$DATA_DIR/kafka-$id
 num.partitions=1
+default.replication.factor=$KAFKA_BROKERS
 auto.create.topics.enable=true
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$KAFKA_BROKERS
 offsets.topic.num.partitions=8
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$KAFKA_BROKERS
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=$KAFKA_BROKERS
+share.coordinator.state.topic.min.isr=2
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
+replica.lag.time.max.ms=10000
 PROPS
+}
+
+kafka_java() {
+  echo java -Xms128m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+    "-Dlog4j2.configurationFile=$RUN_DIR/kafka-log4j2.properties" -cp "$KAFKA_HOME/libs/*"
+}
+
+start_kafka() {
   cat >"$RUN_DIR/kafka-log4j2.properties" <<'L4J'
 rootLogger.level = WARN
 rootLogger.appenderRef.stdout.ref = STDOUT
@@ -215,20 +293,37 @@ appender.stdout.layout.pattern = [%d] %p %m (%c)%n
 logger.server.name = kafka.server.KafkaRaftServer
 logger.server.level = INFO
 L4J
-  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto
-    "-Dlog4j2.configurationFile=$RUN_DIR/kafka-log4j2.properties" -cp "$KAFKA_HOME/libs/*")
-  if [[ ! -f "$logs/meta.properties" ]]; then
-    "${java[@]}" kafka.tools.StorageTool format -t "$(openssl rand -base64 16 | tr '+/' '-_' | cut -c1-22)" \
-      -c "$conf" >>"$LOG_DIR/kafka.log" 2>&1
-  fi
-  if running kafka && ! listens "$NODE_GATEWAY" "$KAFKA_NODE_PORT"; then
-    log "restarting kafka to listen on $NODE_GATEWAY too"
+  local java; read -ra java < <(kafka_java)
+  local id layout="voters=$KAFKA_BROKERS"
+  # An older layout (one broker) is not upgraded in place: its data is disposable.
+  if [[ "$(cat "$DATA_DIR/kafka.layout" 2>/dev/null)" != "$layout" ]]; then
+    for id in $(seq 1 "$KAFKA_BROKERS"); do stop "kafka-$id"; done
     stop kafka
+    rm -rf "$DATA_DIR/kafka" "$DATA_DIR"/kafka-[0-9]* "$DATA_DIR/kafka.cluster-id"
+    echo "$layout" >"$DATA_DIR/kafka.layout"
   fi
-  # Readiness is read from this start's log, so an earlier log is moved aside first.
-  if ! running kafka && [[ -f "$LOG_DIR/kafka.log" ]]; then mv "$LOG_DIR/kafka.log" "$LOG_DIR/kafka.log.1"; fi
-  spawn kafka "${java[@]}" kafka.Kafka "$conf"
-  wait_for kafka 90 grep -q "Kafka Server started" "$LOG_DIR/kafka.log"
+  [[ -f "$DATA_DIR/kafka.cluster-id" ]] ||
+    openssl rand -base64 16 | tr '+/' '-_' | cut -c1-22 >"$DATA_DIR/kafka.cluster-id"
+  local pids=()
+  for id in $(seq 1 "$KAFKA_BROKERS"); do
+    local conf="$RUN_DIR/kafka-$id.properties"
+    kafka_conf "$id" >"$conf"
+    if [[ ! -f "$DATA_DIR/kafka-$id/meta.properties" ]]; then
+      "${java[@]}" kafka.tools.StorageTool format -t "$(cat "$DATA_DIR/kafka.cluster-id")" \
+        -c "$conf" >>"$LOG_DIR/kafka-$id.log" 2>&1 & pids+=($!)
+    fi
+  done
+  for id in "${pids[@]}"; do wait "$id"; done
+  for id in $(seq 1 "$KAFKA_BROKERS"); do
+    # Readiness is read from this start's log, so an earlier log is moved aside first.
+    if ! running "kafka-$id" && [[ -f "$LOG_DIR/kafka-$id.log" ]]; then
+      mv "$LOG_DIR/kafka-$id.log" "$LOG_DIR/kafka-$id.log.1"
+    fi
+    spawn "kafka-$id" "${java[@]}" kafka.Kafka "$RUN_DIR/kafka-$id.properties"
+  done
+  for id in $(seq 1 "$KAFKA_BROKERS"); do
+    wait_for "kafka-$id" 120 grep -q "Kafka Server started" "$LOG_DIR/kafka-$id.log"
+  done
 }
 
 start_s3() {
@@ -250,8 +345,10 @@ KUBECONFIG=$VAR_DIR/kubeconfig
 KUBECTL=$K8S_BIN/kubectl
 HELM=$HELM_BIN/helm
 PHOTOSTORE_DATABASE_URL=postgresql://photostore:$PG_PASSWORD@127.0.0.1:$PG_PORT/photostore
+PHOTOSTORE_DATABASE_REPLICA_URL=postgresql://photostore:$PG_PASSWORD@127.0.0.1:$PG_REPLICA_PORT/photostore
 PHOTOSTORE_REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0
-PHOTOSTORE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+PHOTOSTORE_REDIS_CLUSTER_NODES=$(redis_cluster_ports | sed "s/^/$NODE_GATEWAY:/" | paste -sd,)
+PHOTOSTORE_KAFKA_BROKERS=$(kafka_addresses 127.0.0.1 0)
 PHOTOSTORE_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 PHOTOSTORE_S3_REGION=us-east-1
 PHOTOSTORE_S3_ACCESS_KEY=$S3_ACCESS_KEY
@@ -264,7 +361,7 @@ PHOTOSTORE_NODE_POOL=$NODE_POOL_KEY=$NODE_POOL_VALUE
 PHOTOSTORE_NODE_IMAGE=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["repository"] + ":" + d["tag"])' "$ENV_DIR/node/image.json")
 PHOTOSTORE_NODE_GATEWAY=$NODE_GATEWAY
 PHOTOSTORE_CLUSTER_DNS=$NODE_GATEWAY
-PHOTOSTORE_NODE_KAFKA_BROKERS=$NODE_GATEWAY:$KAFKA_NODE_PORT
+PHOTOSTORE_NODE_KAFKA_BROKERS=$(kafka_addresses "$NODE_GATEWAY" 2)
 ENV
   chmod 600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"

@@ -77,6 +77,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
     memo.queue.start()
     operator.notify = lambda key: memo.queue.add(key, full=False)
+    operator.revisit = lambda key: memo.queue.add(key, full=True)
     operator.metrics.queue_depth.set_function(lambda: len(memo.queue))
     port = ours.metrics_port
     memo.metrics_server = serve(operator.metrics, port) if port else None

@@ -13,7 +13,7 @@ from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.bucket import check_bucket
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name
-from photostore.operator.builders.jobs import BACKUP_COMPONENT, migration_name
+from photostore.operator.builders.jobs import BACKUP_COMPONENT
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.children import PHOTOSTORAGE
 from photostore.operator.finalizers import (
@@ -30,13 +30,13 @@ from photostore.operator.spec import KIND, parse
 from photostore.operator.state import Operator
 from photostore.operator.status import Observed, build_status
 from photostore.operator.topic import check_topic
-from photostore.operator.workqueue import Key
+from photostore.operator.workqueue import Again, Key
 
 RESYNC_READY = 300.0  # watch events do the real work; this only catches missed ones
 RESYNC_NOT_READY = 10.0  # pods turning unschedulable or crash-looping emit no event we watch
 
 
-async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
+async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again | None:
     """Reconcile and time it; returns when to look again (None once the object is gone).
 
     Without `full`, and when nothing but the children's status changed since the last full
@@ -54,7 +54,7 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
     return again
 
 
-async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
+async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None:
     namespace, name = key
     body = await op.kube.get(PHOTOSTORAGE.api_version, KIND, namespace, name)
     if body is None:
@@ -88,8 +88,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     migration = None if last_pass is None else last_pass.migration
     if not full and last_pass is not None and last_pass.migrating:
         # The Deployments wait for the Job: look at it alone, and apply once it is done.
-        job = await op.kube.get("batch/v1", "Job", namespace, migration_name(ps))
-        migration = await workloads.migration_gate(op, ps, job)
+        migration = await workloads.migration_gate(op, ps, await workloads.migration_job(op, ps))
     if (
         full
         or last_pass is None
@@ -131,4 +130,8 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     again = RESYNC_READY if observed.ready else RESYNC_NOT_READY
     if any(not f.status for f in (topic, bucket) if f is not None):
         again = min(again, CHECK_RETRY)
-    return min(again, kafka.LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
+    if ps.spec.processor.autoscaling.enabled:
+        again = min(again, kafka.LAG_INTERVAL)
+    # Short looks are for what no watched event announces (a pod that cannot start, a check
+    # outside Kubernetes, the lag): status is enough, unless an apply failed and is retried.
+    return again if again == RESYNC_READY or errors else Again(again, full=False)

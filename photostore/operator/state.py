@@ -80,11 +80,15 @@ class Operator:
     # Children as the applies of a full pass still under way returned them: the watch
     # shows each of our own writes back to us, and those are not drift.
     applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
+    # Children the watch showed during a full pass before their own apply had answered
+    # (the watch can be quicker than the response): judged once the pass is over.
+    unconfirmed: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
     managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
+    revisit: Callable[[Key], None] = _ignore  # a full pass again (drift), set at startup
 
     def __post_init__(self) -> None:
         self.events = Recorder(self.kube)
@@ -102,6 +106,7 @@ class Operator:
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)
         self.applying.pop(key, None)
+        self.unconfirmed.pop(key, None)
         self.drifted.pop(key, None)
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
@@ -126,19 +131,34 @@ class Operator:
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         self.drifted.setdefault(key, {})[child] = dict(obj)
 
+    def begin_pass(self, key: Key) -> None:
+        """A full pass of applies starts: from now on its own writes are expected back."""
+        self.applying[key] = {}
+        self.unconfirmed.pop(key, None)
+
     def note_applied(self, key: Key, obj: Mapping[str, Any]) -> None:
         """A full pass just applied this child and the apiserver answered with `obj`."""
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         self.applying.setdefault(key, {})[child] = fingerprint(obj)
 
+    def end_pass(self, key: Key, finished: bool) -> list[Obj]:
+        """The pass is over, its `applied` recorded if it `finished`. Returns the children
+        the watch showed during it that differ from what it left: drift after all."""
+        self.applying.pop(key, None)
+        seen = self.unconfirmed.pop(key, {})
+        return [obj for obj in seen.values() if finished and self.child_changed(key, obj)]
+
     def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
         """Does this child differ from what the operator last applied (or is it unknown)?
-        The pass under way counts before the last one that finished."""
+        During a full pass, a child that is not as its apply answered (not answered yet, or
+        applied twice) is judged when the pass is over (`end_pass`), not called changed now."""
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         seen = fingerprint(obj)
-        in_flight = self.applying.get(key, {})
-        if child in in_flight:
-            return in_flight[child] != seen
+        in_flight = self.applying.get(key)
+        if in_flight is not None:
+            if in_flight.get(child) != seen:
+                self.unconfirmed.setdefault(key, {})[child] = dict(obj)
+            return False
         applied = self.applied.get(key)
         return applied is None or applied.children.get(child) != seen
 

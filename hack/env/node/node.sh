@@ -187,7 +187,11 @@ apply_services() {
     echo "kind: Namespace"
     echo "metadata: {name: photostore}"
     local name port target
-    for entry in "postgres 5432 $PG_PORT" "redis 6379 $REDIS_PORT" "kafka 9092 $KAFKA_NODE_PORT" "s3 80 $S3_PORT"; do
+    local entries=("postgres 5432 $PG_PORT" "postgres-replica 5432 $PG_REPLICA_PORT" "redis 6379 $REDIS_PORT"
+      "redis-cluster 6379 $REDIS_CLUSTER_PORT" "s3 80 $S3_PORT" "kafka 9092 $KAFKA_NODE_PORT")
+    # kafka-1..3 reach each broker; kafka (broker 1) bootstraps. Brokers advertise NODE_GATEWAY.
+    for i in $(seq 1 "$KAFKA_BROKERS"); do entries+=("kafka-$i 9092 $((KAFKA_NODE_PORT + 100 * (i - 1)))"); done
+    for entry in "${entries[@]}"; do
       read -r name port target <<<"$entry"
       cat <<YAML
 ---
@@ -325,5 +329,6 @@ case "${1:-}" in
   down) node_down ;;
   bridge-down) bridge_down ;;
   status) node_status ;;
-  *) die "usage: $0 bridge|runtime|up|down|bridge-down|status" ;;
+  services) apply_services ;;
+  *) die "usage: $0 bridge|runtime|up|down|bridge-down|status|services" ;;
 esac

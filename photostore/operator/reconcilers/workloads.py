@@ -44,13 +44,20 @@ async def full_pass(
     wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
     if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
         await hand_replicas_to_hpa(op, ps)
+    op.begin_pass(key)
     try:
         live, errors, migration = await apply_children(op, key, body, ps, wanted)
         await delete_unwanted(op, body, ps, key, wanted)
-    finally:
-        op.applying.pop(key, None)
+    except BaseException:
+        op.end_pass(key, finished=False)  # the retry is a full pass anyway
+        raise
     fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
     op.applied[key] = Applied(ps.generation, fingerprints, errors, desired, migration)
+    drifted = op.end_pass(key, finished=True)
+    for obj in drifted:
+        op.note_drift(key, obj)
+    if drifted:
+        op.revisit(key)
     if migration is not None and not migration.done:
         live.update(await read_workloads(op, ps))  # the pods that keep running, for status
     return live, errors, migration
@@ -134,6 +141,16 @@ async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
     result = await op.kube.apply(obj)
     op.note_applied(key, result.obj)
     return result
+
+
+async def migration_job(op: Operator, ps: PhotoStorage) -> Obj | None:
+    """The migration Job of the current pod template, if it is there. Listed by its labels:
+    the operator's role has no `get` on Jobs, and needs none elsewhere."""
+    jobs = await op.kube.list(
+        "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, MIGRATION_COMPONENT))
+    )
+    name = migration_name(ps)
+    return next((job for job in jobs if job["metadata"]["name"] == name), None)
 
 
 async def migration_gate(op: Operator, ps: PhotoStorage, job: Obj | None) -> MigrationState:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from fake_kube import FakeKube
 
 from photostore.operator.kube import ApplyResult, Obj
@@ -48,12 +49,14 @@ def test_operator_knows_which_children_changed() -> None:
 
 
 class EchoingKube(FakeKube):
-    """Shows each applied object back to the operator, as its watch does, before the next
-    request of the same pass: the apiserver answers the apply first, the watch follows."""
+    """Shows each applied object back to the operator, as its watch does: before the next
+    request of the same pass (the apiserver answered the apply first, the watch followed),
+    or, `watch_first`, before the apply's own answer."""
 
-    def __init__(self, op: Operator) -> None:
+    def __init__(self, op: Operator, watch_first: bool = False) -> None:
         super().__init__()
         self.op = op
+        self.watch_first = watch_first
         self.echoes: list[dict[str, Any]] = []
         self.drift: list[tuple[str, str]] = []
 
@@ -67,6 +70,8 @@ class EchoingKube(FakeKube):
         self._echo()
         result = await super().apply(obj, field_manager, force)
         self.echoes.append(copy.deepcopy(result.obj))
+        if self.watch_first:
+            self._echo()
         return result
 
     async def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
@@ -74,13 +79,18 @@ class EchoingKube(FakeKube):
         return await super().get(api_version, kind, namespace, name)
 
 
-async def test_our_own_applies_seen_during_the_pass_are_not_drift(minimal_spec: Any) -> None:
+@pytest.mark.parametrize("watch_first", [False, True], ids=["answer-first", "watch-first"])
+async def test_our_own_applies_seen_during_the_pass_are_not_drift(
+    minimal_spec: Any, watch_first: bool
+) -> None:
     """A first pass creates a dozen children; each comes back through the watch while the
     pass still runs. Read as drift, every one would queue another full pass of applies."""
     operator = Operator(kube=None, metrics=OperatorMetrics())  # type: ignore[arg-type]
-    kube = EchoingKube(operator)
+    kube = EchoingKube(operator, watch_first)
     operator.kube = kube  # type: ignore[assignment]
     operator.events.kube = kube  # type: ignore[assignment]
+    revisited: list[tuple[str, str]] = []
+    operator.revisit = revisited.append
     body = {
         "apiVersion": "photos.example.com/v1alpha1",
         "kind": "PhotoStorage",
@@ -92,16 +102,23 @@ async def test_our_own_applies_seen_during_the_pass_are_not_drift(minimal_spec: 
     assert any(kind == "Deployment" for (_, kind, _, _) in kube.objects)
     assert kube.drift == []
     kube._echo()  # what the watch shows after the pass
-    assert kube.drift == []
+    assert kube.drift == [] and revisited == []
     edited = deployment(spec={"replicas": 7})
     edited["metadata"]["name"] = "photos-api"
     assert operator.child_changed(KEY, edited)
 
 
-def test_the_pass_under_way_counts_before_the_last_one() -> None:
+def test_a_child_edited_before_its_apply_answered_is_drift_once_the_pass_is_over() -> None:
+    """As the last pass left it is not enough: it must be as this pass left it."""
     operator = Operator(kube=None, metrics=None)  # type: ignore[arg-type]
-    children = {("Deployment", "photos-api"): fingerprint(deployment(spec={"replicas": 5}))}
-    operator.applied[KEY] = Applied(generation=1, children=children, errors=[])
-    operator.note_applied(KEY, deployment())
+    edited = deployment(spec={"replicas": 9})
+    last = {("Deployment", "photos-api"): fingerprint(edited)}
+    operator.applied[KEY] = Applied(generation=1, children=last, errors=[])
+    operator.begin_pass(KEY)
     assert not operator.child_changed(KEY, deployment(status={"readyReplicas": 2}))
-    assert operator.child_changed(KEY, deployment(spec={"replicas": 5}))
+    assert not operator.child_changed(KEY, edited)  # not judged yet
+    operator.note_applied(KEY, deployment())
+    children = {("Deployment", "photos-api"): fingerprint(deployment())}
+    operator.applied[KEY] = Applied(generation=2, children=children, errors=[])
+    assert operator.end_pass(KEY, finished=True) == [edited]
+    assert operator.end_pass(KEY, finished=True) == []
