@@ -46,6 +46,7 @@ from operator_floor import Floor, Watch, patiently
 from photostore.local_env import read_env_file
 from photostore.operator.kube import KubeClient
 from photostore.operator.login import Login, kubeconfig_login
+from photostore.operator.settings import OperatorSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "hack" / "demo"))
@@ -54,7 +55,7 @@ from operator_identity import install_identity, request_token, token_kubeconfig 
 GROUP, VERSION, PLURAL = "photos.example.com", "v1alpha1", "photostorages"
 PS_PATH = f"/apis/{GROUP}/{VERSION}/{PLURAL}"
 BENCH_LABEL = "photostore-bench"
-WORKERS = 8  # the operator's default (OperatorSettings.workers)
+WORKERS = OperatorSettings.model_fields["workers"].default  # the operator's
 CREATORS = 16  # PhotoStorages created at once by the bench, in both phases
 LIVENESS = "http://127.0.0.1:18181/healthz"
 

@@ -3,6 +3,7 @@ read their health, write status. Called by the work queue, never directly by kop
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from pydantic import ValidationError
@@ -100,24 +101,24 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
     else:
         live = await workloads.read_workloads(op, ps)
         errors = last_pass.errors
-    api = await workloads.assess_workload(
-        op, ps, live.get(("Deployment", child_name(ps, API))), API
+    # What status is made of, read at once: each is a round trip or two to the apiserver.
+    api, processor, bucket, backups = await asyncio.gather(
+        workloads.assess_workload(op, ps, live.get(("Deployment", child_name(ps, API))), API),
+        workloads.assess_workload(
+            op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
+        ),
+        check_bucket(op, key, ps),
+        backup.backups(op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))),
     )
     if ps.spec.api.autoscaling.enabled:
         api = with_min_replicas(api, ps.spec.api.autoscaling.min_replicas)
-    processor = await workloads.assess_workload(
-        op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
-    )
     if ps.spec.processor.gpu.enabled and ps.spec.quota.enabled:
         processor = with_gpu_quota(processor, ps.spec.processor.gpu.per_pod, ps.spec.quota.gpus)
     topic = check_topic(op, key, ps)
-    bucket = await check_bucket(op, key, ps)
     observed = Observed(
         api=api,
         processor=processor,
-        backup=await backup.backups(
-            op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))
-        ),
+        backup=backups,
         errors=errors,
         migration=migration,
         lag=reading,

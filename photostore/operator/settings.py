@@ -28,7 +28,12 @@ class OperatorSettings(BaseSettings):
         default="http://0.0.0.0:8081/healthz",
         description="kopf's liveness endpoint; empty turns it off.",
     )
-    workers: int = Field(default=8, ge=1, description="PhotoStorages reconciled at once.")
+    workers: int = Field(
+        default=32,
+        ge=1,
+        description="PhotoStorages reconciled at once. A pass mostly waits for the apiserver, "
+        "so more workers cost little; too few queue a fleet's first passes behind each other.",
+    )
     selector: str = Field(
         default="",
         description="Labels (key=value,...) of the PhotoStorages this process manages; "
