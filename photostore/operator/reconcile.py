@@ -87,20 +87,24 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
     desired = decision.replicas if decision else None
     last_pass = op.applied.get(key)
     migration = None if last_pass is None else last_pass.migration
-    if not full and last_pass is not None and last_pass.migrating:
-        # The Deployments wait for the Job: look at it alone, and apply once it is done.
-        migration = await workloads.migration_gate(op, ps, await workloads.migration_job(op, ps))
-    if (
-        full
-        or last_pass is None
-        or last_pass.generation != ps.generation
-        or last_pass.processors != desired
-        or (migration is not None and migration.done and last_pass.migrating)
-    ):
+    applied_as = None if last_pass is None else (last_pass.generation, last_pass.processors)
+    if last_pass is None or full or applied_as != (ps.generation, desired):
         live, errors, migration = await workloads.full_pass(op, key, body, ps, desired)
     else:
-        live = await workloads.read_workloads(op, ps)
-        errors = last_pass.errors
+        job = None
+        if last_pass.migrating:
+            # The Deployments wait for the Job: look at it alone, apply them once it is done.
+            job = await workloads.migration_job(op, ps)
+            migration = await workloads.migration_gate(op, ps, job)
+        if last_pass.migrating and migration is not None and migration.done:
+            # Only the waves it held back, unless an apply of the last pass failed: all again.
+            migrated = None if last_pass.errors else job
+            live, errors, migration = await workloads.full_pass(
+                op, key, body, ps, desired, migrated=migrated
+            )
+        else:
+            live = await workloads.read_workloads(op, ps)
+            errors = last_pass.errors
     # What status is made of, read at once: each is a round trip or two to the apiserver.
     api, processor, bucket, backups = await asyncio.gather(
         workloads.assess_workload(op, ps, live.get(("Deployment", child_name(ps, API))), API),

@@ -38,20 +38,35 @@ HANDOVER_MANAGER = "photostore-operator-handover"
 
 
 async def full_pass(
-    op: Operator, key: Key, body: Obj, ps: PhotoStorage, desired: int | None
+    op: Operator,
+    key: Key,
+    body: Obj,
+    ps: PhotoStorage,
+    desired: int | None,
+    migrated: Obj | None = None,
 ) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+    """Apply the children. With `migrated` (the migration Job the last pass stopped at, now
+    succeeded, nothing else changed since) only the waves it held back are applied: the
+    others are as that pass left them, or drift would have asked for a whole pass."""
     monitors = ps.spec.monitoring.enabled and await serves_service_monitors(op)
     wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
     if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
         await hand_replicas_to_hpa(op, ps)
+    known: dict[tuple[str, str], Obj] = {}
+    if migrated is not None:
+        known = await read_workloads(op, ps)
+        known[("Job", migrated["metadata"]["name"])] = migrated
+        wanted = [o for o in wanted if wave_of(o["kind"]) >= AFTER_MIGRATION]
     op.begin_pass(key)
     try:
-        live, errors, migration = await apply_children(op, key, body, ps, wanted)
+        live, errors, migration = await apply_children(op, key, body, ps, wanted, known)
         await delete_unwanted(op, body, ps, key, wanted)
     except BaseException:
         op.end_pass(key, finished=False)  # the retry is a full pass anyway
         raise
     fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
+    if migrated is not None and key in op.applied:
+        fingerprints = {**op.applied[key].children, **fingerprints}
     op.applied[key] = Applied(ps.generation, fingerprints, errors, desired, migration)
     drifted = op.end_pass(key, finished=True)
     for obj in drifted:
@@ -75,7 +90,12 @@ async def read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str]
 
 
 async def apply_children(
-    op: Operator, key: Key, body: Obj, ps: PhotoStorage, wanted: list[Obj]
+    op: Operator,
+    key: Key,
+    body: Obj,
+    ps: PhotoStorage,
+    wanted: list[Obj],
+    known: dict[tuple[str, str], Obj] | None = None,
 ) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
     """Apply every child wave by wave: guard rails and config first, then the rest only once
     they are all in place, and the Deployments only once their schema migration succeeded.
@@ -85,7 +105,7 @@ async def apply_children(
     drifted = op.drifted.pop(key, {})
     repaired: list[str] = []
     numbers = sorted({wave_of(o["kind"]) for o in wanted})
-    live: dict[tuple[str, str], Obj] = {}
+    live: dict[tuple[str, str], Obj] = dict(known or {})  # children not applied this time
     errors: list[str] = []
     created: list[str] = []
     migration: MigrationState | None = None

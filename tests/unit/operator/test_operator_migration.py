@@ -93,9 +93,13 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
     kube.apply_status["Job"] = {"succeeded": 1}
     job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
     kube.objects[job_ref]["status"] = {"succeeded": 1}  # as the Job controller writes it
+    kube.calls.clear()
     await reconcile(op, ("team", "photos"), full=False)  # a status-only nudge looks again
     kinds = {k for (_, k, _, _) in kube.objects}
     assert "Deployment" in kinds
+    # The waves before the gate are as the last pass left them: only the Deployments now.
+    applied = {resource for _, resource, verb in kube.calls if verb in ("create", "patch")}
+    assert applied == {"deployments", "photostorages/status", "events"}
 
 
 async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_spec: Any) -> None:
