@@ -58,6 +58,11 @@ BENCH_LABEL = "photostore-bench"
 WORKERS = OperatorSettings.model_fields["workers"].default  # the operator's
 CREATORS = 16  # PhotoStorages created at once by the bench, in both phases
 LIVENESS = "http://127.0.0.1:18181/healthz"
+# 1000 pods do not fit on the environment's four kwok CPU nodes (250 pods each): the bench's
+# namespaces let their pods onto the kwok GPU nodes too (the PodTolerationRestriction
+# admission plugin adds this toleration to every pod made there), in both phases alike.
+SPREAD_ANNOTATION = "scheduler.alpha.kubernetes.io/defaultTolerations"
+SPREAD_TOLERATIONS = '[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]'
 
 
 def spec(gpu: bool) -> dict[str, Any]:
@@ -165,7 +170,13 @@ class Admin:
 
     async def namespace(self) -> str:
         name = f"opb-{self.run}-{uuid.uuid4().hex[:8]}"
-        document = {"metadata": {"name": name, "labels": {BENCH_LABEL: self.run}}}
+        document = {
+            "metadata": {
+                "name": name,
+                "labels": {BENCH_LABEL: self.run},
+                "annotations": {SPREAD_ANNOTATION: SPREAD_TOLERATIONS},
+            }
+        }
 
         async def post() -> None:
             async with self._session.post(
