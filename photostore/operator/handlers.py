@@ -20,6 +20,7 @@ from photostore.operator.kube import KubeClient
 from photostore.operator.login import load_login
 from photostore.operator.metrics import OperatorMetrics, serve
 from photostore.operator.reconcile import reconcile
+from photostore.operator.selection import parse_selector, selects
 from photostore.operator.settings import OperatorSettings
 from photostore.operator.spec import GROUP, PLURAL, VERSION
 from photostore.operator.state import Operator
@@ -67,7 +68,11 @@ def login(**_: Any) -> kopf.ConnectionInfo:
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     ours = OperatorSettings()
     configure(settings, ours)
-    operator = Operator(kube=KubeClient(load_login(ours)), metrics=OperatorMetrics())
+    operator = Operator(
+        kube=KubeClient(load_login(ours)),
+        metrics=OperatorMetrics(),
+        selector=parse_selector(ours.selector),
+    )
     if not await operator.kube.allowed("list", "namespaces"):
         # A namespaced install (Roles only): kopf would retry listing namespaces and CRDs
         # across the cluster for about 45 s before it fell back to the namespaces it was
@@ -77,6 +82,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
     memo.queue.start()
     operator.notify = lambda key: memo.queue.add(key, full=False)
+    operator.revisit = lambda key: memo.queue.add(key, full=True)
     operator.metrics.queue_depth.set_function(lambda: len(memo.queue))
     port = ours.metrics_port
     memo.metrics_server = serve(operator.metrics, port) if port else None
@@ -98,10 +104,12 @@ def photostorage_event(
 ) -> None:
     key = (namespace or "", name)
     operator: Operator = memo.operator
-    if event["type"] == "DELETED":
-        memo.queue.forget(key)
+    if event["type"] == "DELETED" or not selects(operator.selector, meta.get("labels")):
+        memo.queue.forget(key)  # gone, or no longer ours (another operator's labels)
         operator.forget(key)
-    elif meta.get("resourceVersion") != operator.status_versions.get(key):
+        return
+    operator.managed.add(key)
+    if meta.get("resourceVersion") != operator.status_versions.get(key):
         # our own status write needs no second look
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))
 
@@ -114,6 +122,8 @@ def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     operator: Operator = memo.operator
     obj = event["object"]
     for key in operator.owners_of(obj):
+        if operator.selector and key not in operator.managed:
+            continue  # another operator's PhotoStorage
         deleted = event["type"] == "DELETED"
         drifted = not deleted and operator.child_changed(key, obj)
         if drifted:

@@ -3,6 +3,7 @@ read their health, write status. Called by the work queue, never directly by kop
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from pydantic import ValidationError
@@ -13,9 +14,7 @@ from photostore.operator.background import RETRY as CHECK_RETRY
 from photostore.operator.bucket import check_bucket
 from photostore.operator.builders.api import COMPONENT as API
 from photostore.operator.builders.common import child_name
-from photostore.operator.builders.jobs import (
-    BACKUP_COMPONENT,
-)
+from photostore.operator.builders.jobs import BACKUP_COMPONENT
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.children import PHOTOSTORAGE
 from photostore.operator.finalizers import (
@@ -32,13 +31,13 @@ from photostore.operator.spec import KIND, parse
 from photostore.operator.state import Operator
 from photostore.operator.status import Observed, build_status
 from photostore.operator.topic import check_topic
-from photostore.operator.workqueue import Key
+from photostore.operator.workqueue import Again, Key
 
 RESYNC_READY = 300.0  # watch events do the real work; this only catches missed ones
 RESYNC_NOT_READY = 10.0  # pods turning unschedulable or crash-looping emit no event we watch
 
 
-async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
+async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again | None:
     """Reconcile and time it; returns when to look again (None once the object is gone).
 
     Without `full`, and when nothing but the children's status changed since the last full
@@ -56,7 +55,7 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | None:
     return again
 
 
-async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
+async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None:
     namespace, name = key
     body = await op.kube.get(PHOTOSTORAGE.api_version, KIND, namespace, name)
     if body is None:
@@ -87,35 +86,43 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     decision = kafka.scale(op, key, ps, reading)
     desired = decision.replicas if decision else None
     last_pass = op.applied.get(key)
-    if (
-        full
-        or last_pass is None
-        or last_pass.generation != ps.generation
-        or last_pass.processors != desired
-        or last_pass.migrating
-    ):
+    migration = None if last_pass is None else last_pass.migration
+    applied_as = None if last_pass is None else (last_pass.generation, last_pass.processors)
+    if last_pass is None or full or applied_as != (ps.generation, desired):
         live, errors, migration = await workloads.full_pass(op, key, body, ps, desired)
     else:
-        live = await workloads.read_workloads(op, ps)
-        errors, migration = last_pass.errors, last_pass.migration
-    api = await workloads.assess_workload(
-        op, ps, live.get(("Deployment", child_name(ps, API))), API
+        job = None
+        if last_pass.migrating:
+            # The Deployments wait for the Job: look at it alone, apply them once it is done.
+            job = await workloads.migration_job(op, ps)
+            migration = await workloads.migration_gate(op, ps, job)
+        if last_pass.migrating and migration is not None and migration.done:
+            # Only the waves it held back, unless an apply of the last pass failed: all again.
+            migrated = None if last_pass.errors else job
+            live, errors, migration = await workloads.full_pass(
+                op, key, body, ps, desired, migrated=migrated
+            )
+        else:
+            live = await workloads.read_workloads(op, ps)
+            errors = last_pass.errors
+    # What status is made of, read at once: each is a round trip or two to the apiserver.
+    api, processor, bucket, backups = await asyncio.gather(
+        workloads.assess_workload(op, ps, live.get(("Deployment", child_name(ps, API))), API),
+        workloads.assess_workload(
+            op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
+        ),
+        check_bucket(op, key, ps),
+        backup.backups(op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))),
     )
     if ps.spec.api.autoscaling.enabled:
         api = with_min_replicas(api, ps.spec.api.autoscaling.min_replicas)
-    processor = await workloads.assess_workload(
-        op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
-    )
     if ps.spec.processor.gpu.enabled and ps.spec.quota.enabled:
         processor = with_gpu_quota(processor, ps.spec.processor.gpu.per_pod, ps.spec.quota.gpus)
     topic = check_topic(op, key, ps)
-    bucket = await check_bucket(op, key, ps)
     observed = Observed(
         api=api,
         processor=processor,
-        backup=await backup.backups(
-            op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))
-        ),
+        backup=backups,
         errors=errors,
         migration=migration,
         lag=reading,
@@ -128,4 +135,8 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | None:
     again = RESYNC_READY if observed.ready else RESYNC_NOT_READY
     if any(not f.status for f in (topic, bucket) if f is not None):
         again = min(again, CHECK_RETRY)
-    return min(again, kafka.LAG_INTERVAL) if ps.spec.processor.autoscaling.enabled else again
+    if ps.spec.processor.autoscaling.enabled:
+        again = min(again, kafka.LAG_INTERVAL)
+    # Short looks are for what no watched event announces (a pod that cannot start, a check
+    # outside Kubernetes, the lag): status is enough, unless an apply failed and is retried.
+    return again if again == RESYNC_READY or errors else Again(again, full=False)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from photostore.operator.selection import parse_selector
 
 IN_CLUSTER_SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -26,7 +28,17 @@ class OperatorSettings(BaseSettings):
         default="http://0.0.0.0:8081/healthz",
         description="kopf's liveness endpoint; empty turns it off.",
     )
-    workers: int = Field(default=8, ge=1, description="PhotoStorages reconciled at once.")
+    workers: int = Field(
+        default=32,
+        ge=1,
+        description="PhotoStorages reconciled at once. A pass mostly waits for the apiserver, "
+        "so more workers cost little; too few queue a fleet's first passes behind each other.",
+    )
+    selector: str = Field(
+        default="",
+        description="Labels (key=value,...) of the PhotoStorages this process manages; "
+        "empty: every one it can see.",
+    )
     priority: int | None = Field(
         default=None,
         ge=1,
@@ -36,3 +48,9 @@ class OperatorSettings(BaseSettings):
         default=IN_CLUSTER_SERVICE_ACCOUNT,
         description="Where the kubelet mounts the ServiceAccount's token, CA and namespace.",
     )
+
+    @field_validator("selector")
+    @classmethod
+    def _selector_parses(cls, value: str) -> str:
+        parse_selector(value)
+        return value

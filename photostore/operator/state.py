@@ -77,14 +77,24 @@ class Operator:
     scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
+    # Children as the applies of a full pass still under way returned them: the watch
+    # shows each of our own writes back to us, and those are not drift.
+    applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
+    # Children the watch showed during a full pass before their own apply had answered
+    # (the watch can be quicker than the response): judged once the pass is over.
+    unconfirmed: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
+    managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
+    revisit: Callable[[Key], None] = _ignore  # a full pass again (drift), set at startup
 
     def __post_init__(self) -> None:
         self.events = Recorder(self.kube)
 
     def forget(self, key: Key) -> None:
+        self.managed.discard(key)
         for check_key in [k for k in self.checks if k[0] == key]:
             check = self.checks.pop(check_key)
             if check.task is not None:
@@ -95,6 +105,8 @@ class Operator:
         self.status_versions.pop(key, None)
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)
+        self.applying.pop(key, None)
+        self.unconfirmed.pop(key, None)
         self.drifted.pop(key, None)
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
@@ -119,11 +131,36 @@ class Operator:
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         self.drifted.setdefault(key, {})[child] = dict(obj)
 
-    def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
-        """Does this child differ from what the last full pass left (or is it unknown)?"""
-        applied = self.applied.get(key)
+    def begin_pass(self, key: Key) -> None:
+        """A full pass of applies starts: from now on its own writes are expected back."""
+        self.applying[key] = {}
+        self.unconfirmed.pop(key, None)
+
+    def note_applied(self, key: Key, obj: Mapping[str, Any]) -> None:
+        """A full pass just applied this child and the apiserver answered with `obj`."""
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
-        return applied is None or applied.children.get(child) != fingerprint(obj)
+        self.applying.setdefault(key, {})[child] = fingerprint(obj)
+
+    def end_pass(self, key: Key, finished: bool) -> list[Obj]:
+        """The pass is over, its `applied` recorded if it `finished`. Returns the children
+        the watch showed during it that differ from what it left: drift after all."""
+        self.applying.pop(key, None)
+        seen = self.unconfirmed.pop(key, {})
+        return [obj for obj in seen.values() if finished and self.child_changed(key, obj)]
+
+    def child_changed(self, key: Key, obj: Mapping[str, Any]) -> bool:
+        """Does this child differ from what the operator last applied (or is it unknown)?
+        During a full pass, a child that is not as its apply answered (not answered yet, or
+        applied twice) is judged when the pass is over (`end_pass`), not called changed now."""
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        seen = fingerprint(obj)
+        in_flight = self.applying.get(key)
+        if in_flight is not None:
+            if in_flight.get(child) != seen:
+                self.unconfirmed.setdefault(key, {})[child] = dict(obj)
+            return False
+        applied = self.applied.get(key)
+        return applied is None or applied.children.get(child) != seen
 
     def spec_changed(self, key: Key, generation: int) -> bool:
         applied = self.applied.get(key)

@@ -7,8 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True)
+class Again:
+    """Look at a key again after `delay` seconds: a full pass, or only a status refresh."""
+
+    delay: float
+    full: bool = True
+
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +28,12 @@ MAX_BACKOFF = 60.0
 class WorkQueue:
     def __init__(
         self,
-        work: Callable[[Key, bool], Awaitable[float | None]],
+        work: Callable[[Key, bool], Awaitable[float | Again | None]],
         workers: int = 8,
         base_backoff: float = 0.5,
     ) -> None:
-        """`work(key, full)` returns when to look at the key again (None: not unless told).
+        """`work(key, full)` returns when to look at the key again (None: not unless told;
+        seconds: a full pass then; `Again`: say which).
 
         `full` asks for a complete pass (apply every child); otherwise a status refresh
         is enough. A key queued both ways gets the full pass."""
@@ -62,12 +73,13 @@ class WorkQueue:
             self._pending.add(key)
             self._queue.put_nowait(key)
 
-    def add_after(self, key: Key, delay: float) -> None:
+    def add_after(self, key: Key, delay: float, full: bool = True) -> None:
         """Reconcile `key` after `delay` seconds, replacing an earlier timer for it."""
         old = self._timers.pop(key, None)
         if old is not None:
             old.cancel()
-        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(delay, self._fire, key, full)
 
     def forget(self, key: Key) -> None:
         """The object is gone: drop its timer, backoff and any coalesced rerun."""
@@ -78,9 +90,9 @@ class WorkQueue:
         self._dirty.discard(key)
         self._full.discard(key)
 
-    def _fire(self, key: Key) -> None:
+    def _fire(self, key: Key, full: bool) -> None:
         self._timers.pop(key, None)
-        self.add(key)
+        self.add(key, full)
 
     async def _run(self) -> None:
         while True:
@@ -101,10 +113,12 @@ class WorkQueue:
                 self.add_after(key, delay)
             else:
                 self._failures.pop(key, None)
-                if again is not None:
+                if isinstance(again, Again):
+                    self.add_after(key, again.delay, again.full)
+                elif again is not None:
                     self.add_after(key, again)
             finally:
                 self._active.discard(key)
                 if key in self._dirty:
                     self._dirty.discard(key)
-                    self.add(key)
+                    self.add(key, full=False)  # `_full` holds whether one asked for more

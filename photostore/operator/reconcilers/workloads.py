@@ -25,7 +25,7 @@ from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
 )
-from photostore.operator.kube import FIELD_MANAGER, ApiError, Obj, applied_by
+from photostore.operator.kube import FIELD_MANAGER, ApiError, ApplyResult, Obj, applied_by
 from photostore.operator.migration import MigrationState, migration_state
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.state import Applied, Operator, fingerprint
@@ -38,16 +38,41 @@ HANDOVER_MANAGER = "photostore-operator-handover"
 
 
 async def full_pass(
-    op: Operator, key: Key, body: Obj, ps: PhotoStorage, desired: int | None
+    op: Operator,
+    key: Key,
+    body: Obj,
+    ps: PhotoStorage,
+    desired: int | None,
+    migrated: Obj | None = None,
 ) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+    """Apply the children. With `migrated` (the migration Job the last pass stopped at, now
+    succeeded, nothing else changed since) only the waves it held back are applied: the
+    others are as that pass left them, or drift would have asked for a whole pass."""
     monitors = ps.spec.monitoring.enabled and await serves_service_monitors(op)
     wanted = build_children(ps, lag_replicas=desired, service_monitors=monitors)
     if ps.spec.api.autoscaling.enabled and op.spec_changed(key, ps.generation):
         await hand_replicas_to_hpa(op, ps)
-    live, errors, migration = await apply_children(op, key, body, ps, wanted)
-    await delete_unwanted(op, body, ps, key, wanted)
+    known: dict[tuple[str, str], Obj] = {}
+    if migrated is not None:
+        known = await read_workloads(op, ps)
+        known[("Job", migrated["metadata"]["name"])] = migrated
+        wanted = [o for o in wanted if wave_of(o["kind"]) >= AFTER_MIGRATION]
+    op.begin_pass(key)
+    try:
+        live, errors, migration = await apply_children(op, key, body, ps, wanted, known)
+        await delete_unwanted(op, body, ps, key, wanted)
+    except BaseException:
+        op.end_pass(key, finished=False)  # the retry is a full pass anyway
+        raise
     fingerprints = {child: fingerprint(obj) for child, obj in live.items()}
+    if migrated is not None and key in op.applied:
+        fingerprints = {**op.applied[key].children, **fingerprints}
     op.applied[key] = Applied(ps.generation, fingerprints, errors, desired, migration)
+    drifted = op.end_pass(key, finished=True)
+    for obj in drifted:
+        op.note_drift(key, obj)
+    if drifted:
+        op.revisit(key)
     if migration is not None and not migration.done:
         live.update(await read_workloads(op, ps))  # the pods that keep running, for status
     return live, errors, migration
@@ -65,7 +90,12 @@ async def read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str]
 
 
 async def apply_children(
-    op: Operator, key: Key, body: Obj, ps: PhotoStorage, wanted: list[Obj]
+    op: Operator,
+    key: Key,
+    body: Obj,
+    ps: PhotoStorage,
+    wanted: list[Obj],
+    known: dict[tuple[str, str], Obj] | None = None,
 ) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
     """Apply every child wave by wave: guard rails and config first, then the rest only once
     they are all in place, and the Deployments only once their schema migration succeeded.
@@ -75,7 +105,7 @@ async def apply_children(
     drifted = op.drifted.pop(key, {})
     repaired: list[str] = []
     numbers = sorted({wave_of(o["kind"]) for o in wanted})
-    live: dict[tuple[str, str], Obj] = {}
+    live: dict[tuple[str, str], Obj] = dict(known or {})  # children not applied this time
     errors: list[str] = []
     created: list[str] = []
     migration: MigrationState | None = None
@@ -91,7 +121,7 @@ async def apply_children(
             migration = await migration_gate(op, ps, live.get(("Job", migration_name(ps))))
             if errors or not migration.done:
                 break
-        results = await asyncio.gather(*(op.kube.apply(o) for o in wave), return_exceptions=True)
+        results = await asyncio.gather(*(apply(op, key, o) for o in wave), return_exceptions=True)
         for obj, result in zip(wave, results, strict=True):
             what = f"{obj['kind']} {obj['metadata']['name']}"
             if isinstance(result, ApiError):
@@ -116,12 +146,31 @@ async def apply_children(
                     live[("Deployment", child_name(ps, API))] = await start_at_min(
                         op, ps, result.obj
                     )
+                    op.note_applied(key, live[("Deployment", child_name(ps, API))])
     if created:  # one Event per pass, not one per child: a first apply creates a dozen
         message = "Created " + ", ".join(created)
         await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
     for message in repaired:
         await op.events.record(body, recorder.NORMAL, reasons.DRIFT_REPAIRED, message)
     return live, errors, migration
+
+
+async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
+    """Apply one child and note what came back at once: the watch shows it to the operator
+    again, maybe before the rest of its wave is applied, and that is not drift."""
+    result = await op.kube.apply(obj)
+    op.note_applied(key, result.obj)
+    return result
+
+
+async def migration_job(op: Operator, ps: PhotoStorage) -> Obj | None:
+    """The migration Job of the current pod template, if it is there. Listed by its labels:
+    the operator's role has no `get` on Jobs, and needs none elsewhere."""
+    jobs = await op.kube.list(
+        "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, MIGRATION_COMPONENT))
+    )
+    name = migration_name(ps)
+    return next((job for job in jobs if job["metadata"]["name"] == name), None)
 
 
 async def migration_gate(op: Operator, ps: PhotoStorage, job: Obj | None) -> MigrationState:
@@ -190,14 +239,23 @@ async def delete_unwanted(
     """Remove children a spec change switched off; once per generation is enough."""
     if op.pruned_generation.get(key) == ps.generation:
         return
-    deleted = []
-    for api_version, kind, name in unwanted(ps, wanted):
-        found = await op.kube.get(api_version, kind, ps.namespace, name)
-        owners = (found or {}).get("metadata", {}).get("ownerReferences") or []
+    refs = [
+        ref
+        for ref in unwanted(ps, wanted)
+        if ref[1] != "ServiceMonitor" or await serves_service_monitors(op)
+    ]
+    found = await asyncio.gather(*(op.kube.get(v, k, ps.namespace, n) for v, k, n in refs))
+
+    async def delete(api_version: str, kind: str, name: str, obj: Obj | None) -> str | None:
+        owners = (obj or {}).get("metadata", {}).get("ownerReferences") or []
         if not any(o.get("uid") == ps.uid and o.get("controller") for o in owners):
-            continue  # absent, or someone else's object of the same name
+            return None  # absent, or someone else's object of the same name
         if await op.kube.delete(api_version, kind, ps.namespace, name):
-            deleted.append(f"{kind} {name}")
+            return f"{kind} {name}"
+        return None
+
+    gone = await asyncio.gather(*(delete(*ref, obj) for ref, obj in zip(refs, found, strict=True)))
+    deleted = [what for what in gone if what is not None]
     if deleted:
         message = "Deleted " + ", ".join(deleted) + " (switched off in the spec)"
         await op.events.record(body, recorder.NORMAL, reasons.DELETED, message)

@@ -12,9 +12,10 @@ from photostore.operator.conditions import findings
 from photostore.operator.health import WorkloadHealth
 from photostore.operator.metrics import OperatorMetrics
 from photostore.operator.migration import migration_state
-from photostore.operator.reconcile import reconcile
+from photostore.operator.reconcile import RESYNC_NOT_READY, reconcile
 from photostore.operator.spec import parse
 from photostore.operator.state import Operator
+from photostore.operator.workqueue import Again
 
 DONE = WorkloadHealth(wanted=2, replicas=2, ready=2, updated=2, available=2, complete=True)
 
@@ -78,6 +79,10 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
               "metadata": {"name": migration_name(parse(body)), "namespace": "team"},
               "spec": {}, "status": {"failed": 1, "active": 1}})  # fmt: skip
     kube.apply_status["Job"] = {"failed": 1, "active": 1}
+    kube.refused.add("ConfigMap")
+    again = await reconcile(op, ("team", "photos"))
+    assert again == RESYNC_NOT_READY, "a failed apply is retried by a full pass"
+    kube.refused.clear()
     await reconcile(op, ("team", "photos"))
     kinds = {k for (_, k, _, _) in kube.objects}
     assert "Deployment" not in kinds, "no pod may start before its schema exists"
@@ -86,6 +91,40 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
     assert degraded["reason"] == "MigrationFailed"
 
     kube.apply_status["Job"] = {"succeeded": 1}
+    job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
+    kube.objects[job_ref]["status"] = {"succeeded": 1}  # as the Job controller writes it
+    kube.calls.clear()
     await reconcile(op, ("team", "photos"), full=False)  # a status-only nudge looks again
     kinds = {k for (_, k, _, _) in kube.objects}
     assert "Deployment" in kinds
+    # The waves before the gate are as the last pass left them: only the Deployments now.
+    applied = {resource for _, resource, verb in kube.calls if verb in ("create", "patch")}
+    assert applied == {"deployments", "photostorages/status", "events"}
+
+
+async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_spec: Any) -> None:
+    """Every status change of a child (the quota counted, the Job's pod started) nudges the
+    PhotoStorage while its Job runs; each is one read of the Job, not a pass of applies."""
+    kube = FakeKube()
+    op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
+    body = {
+        "apiVersion": "photos.example.com/v1alpha1",
+        "kind": "PhotoStorage",
+        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
+        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
+    }
+    kube.put(body)
+    kube.apply_status["Job"] = {"active": 1}
+    again = await reconcile(op, ("team", "photos"))
+    # Not Ready, nothing failed: the short look again is a status refresh too.
+    assert again == Again(RESYNC_NOT_READY, full=False)
+    job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
+    kube.objects[job_ref]["status"] = {"failed": 1, "active": 1}  # its first pod failed
+    kube.calls.clear()
+
+    await reconcile(op, ("team", "photos"), full=False)
+    writes = [c for c in kube.calls if c[2] in ("create", "patch") and c[1] != "events"]
+    assert writes == [("photos.example.com", "photostorages/status", "patch")]
+    status = kube.objects[("photos.example.com/v1alpha1", "PhotoStorage", "team", "photos")]
+    degraded = next(c for c in status["status"]["conditions"] if c["type"] == "Degraded")
+    assert degraded["reason"] == "MigrationFailed"

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+import pytest
+from fake_kube import FakeKube
+
+from photostore.operator.kube import ApplyResult, Obj
+from photostore.operator.metrics import OperatorMetrics
+from photostore.operator.reconcile import reconcile
 from photostore.operator.state import Applied, Operator, fingerprint
 
 KEY = ("team", "photos")
@@ -39,3 +46,79 @@ def test_operator_knows_which_children_changed() -> None:
     assert operator.spec_changed(KEY, 2) and not operator.spec_changed(KEY, 1)
     operator.forget(KEY)
     assert operator.spec_changed(KEY, 1)
+
+
+class EchoingKube(FakeKube):
+    """Shows each applied object back to the operator, as its watch does: before the next
+    request of the same pass (the apiserver answered the apply first, the watch followed),
+    or, `watch_first`, before the apply's own answer."""
+
+    def __init__(self, op: Operator, watch_first: bool = False) -> None:
+        super().__init__()
+        self.op = op
+        self.watch_first = watch_first
+        self.echoes: list[dict[str, Any]] = []
+        self.drift: list[tuple[str, str]] = []
+
+    def _echo(self) -> None:
+        for obj in self.echoes:
+            if self.op.child_changed(KEY, obj):
+                self.drift.append((obj["kind"], obj["metadata"]["name"]))
+        self.echoes.clear()
+
+    async def apply(self, obj: Obj, field_manager: str = "", force: bool = True) -> ApplyResult:
+        self._echo()
+        result = await super().apply(obj, field_manager, force)
+        self.echoes.append(copy.deepcopy(result.obj))
+        if self.watch_first:
+            self._echo()
+        return result
+
+    async def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        self._echo()
+        return await super().get(api_version, kind, namespace, name)
+
+
+@pytest.mark.parametrize("watch_first", [False, True], ids=["answer-first", "watch-first"])
+async def test_our_own_applies_seen_during_the_pass_are_not_drift(
+    minimal_spec: Any, watch_first: bool
+) -> None:
+    """A first pass creates a dozen children; each comes back through the watch while the
+    pass still runs. Read as drift, every one would queue another full pass of applies."""
+    operator = Operator(kube=None, metrics=OperatorMetrics())  # type: ignore[arg-type]
+    kube = EchoingKube(operator, watch_first)
+    operator.kube = kube  # type: ignore[assignment]
+    operator.events.kube = kube  # type: ignore[assignment]
+    revisited: list[tuple[str, str]] = []
+    operator.revisit = revisited.append
+    body = {
+        "apiVersion": "photos.example.com/v1alpha1",
+        "kind": "PhotoStorage",
+        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
+        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
+    }
+    kube.put(body)
+    await reconcile(operator, KEY)
+    assert any(kind == "Deployment" for (_, kind, _, _) in kube.objects)
+    assert kube.drift == []
+    kube._echo()  # what the watch shows after the pass
+    assert kube.drift == [] and revisited == []
+    edited = deployment(spec={"replicas": 7})
+    edited["metadata"]["name"] = "photos-api"
+    assert operator.child_changed(KEY, edited)
+
+
+def test_a_child_edited_before_its_apply_answered_is_drift_once_the_pass_is_over() -> None:
+    """As the last pass left it is not enough: it must be as this pass left it."""
+    operator = Operator(kube=None, metrics=None)  # type: ignore[arg-type]
+    edited = deployment(spec={"replicas": 9})
+    last = {("Deployment", "photos-api"): fingerprint(edited)}
+    operator.applied[KEY] = Applied(generation=1, children=last, errors=[])
+    operator.begin_pass(KEY)
+    assert not operator.child_changed(KEY, deployment(status={"readyReplicas": 2}))
+    assert not operator.child_changed(KEY, edited)  # not judged yet
+    operator.note_applied(KEY, deployment())
+    children = {("Deployment", "photos-api"): fingerprint(deployment())}
+    operator.applied[KEY] = Applied(generation=2, children=children, errors=[])
+    assert operator.end_pass(KEY, finished=True) == [edited]
+    assert operator.end_pass(KEY, finished=True) == []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from photostore.operator.workqueue import Key, WorkQueue
+from photostore.operator.workqueue import Again, Key, WorkQueue
 
 KEY = ("ns", "a")
 
@@ -112,6 +112,46 @@ async def test_a_full_request_wins_over_a_status_refresh() -> None:
     queue.add(KEY, full=False)
     await passes.until(1)
     queue.add(KEY, full=False)
+    await passes.until(2)
+    await queue.stop()
+    assert passes.seen == [True, False]
+
+
+async def test_status_refreshes_during_a_pass_rerun_it_as_a_status_refresh() -> None:
+    """A full pass makes a dozen children whose controllers report back while it runs; the
+    rerun those reports ask for is a status refresh, not another pass of applies."""
+    passes = Passes()
+    release = asyncio.Event()
+
+    async def work(key: Key, full: bool) -> float | None:
+        await passes.record(full)
+        if len(passes.seen) == 1:
+            await release.wait()
+        return None
+
+    queue = WorkQueue(work, workers=1)
+    queue.start()
+    queue.add(KEY, full=True)
+    await passes.until(1)
+    queue.add(KEY, full=False)  # while the first pass runs
+    queue.add(KEY, full=False)
+    release.set()
+    await passes.until(2)
+    await asyncio.sleep(0.05)
+    await queue.stop()
+    assert passes.seen == [True, False]
+
+
+async def test_a_short_look_again_can_be_a_status_refresh() -> None:
+    passes = Passes()
+
+    async def work(key: Key, full: bool) -> float | Again | None:
+        await passes.record(full)
+        return Again(0.01, full=False) if len(passes.seen) == 1 else None
+
+    queue = WorkQueue(work, workers=1)
+    queue.start()
+    queue.add(KEY, full=True)
     await passes.until(2)
     await queue.stop()
     assert passes.seen == [True, False]
