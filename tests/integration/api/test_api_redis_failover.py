@@ -101,12 +101,12 @@ async def test_a_master_killed_mid_run_costs_no_500_and_its_replica_takes_over(
 
         async def traffic() -> None:
             while not stop.is_set():
+                started = time.monotonic()
                 answers = await asyncio.gather(
                     *(client.get("/v1/photos", headers=user) for user in users)
                 )
-                now = time.monotonic()
                 outcomes.extend(
-                    (now, a.status_code, a.json().get("error", {}).get("code")) for a in answers
+                    (started, a.status_code, a.json().get("error", {}).get("code")) for a in answers
                 )
 
         load = asyncio.create_task(traffic())
@@ -123,7 +123,7 @@ async def test_a_master_killed_mid_run_costs_no_500_and_its_replica_takes_over(
                 assert time.monotonic() - killed_at < 60, "no failover within a minute"
                 await asyncio.sleep(0.2)
             healed_at = time.monotonic()
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(settings.dependency_timeout_seconds + 2.0)
         finally:
             stop.set()
             await load
@@ -138,6 +138,8 @@ async def test_a_master_killed_mid_run_costs_no_500_and_its_replica_takes_over(
     )
     assert 500 not in statuses
     assert all((status, code) == (503, "dependency_unavailable") for _, status, code in failed)
-    # Failures only while the failover ran; afterwards every request is served.
-    assert all(killed_at <= at <= healed_at + 0.5 for at, _, _ in failed)
-    assert [status for at, status, _ in outcomes if at > healed_at + 0.5] != []
+    # Failures only for requests sent while the failover ran (one sent just before the cluster
+    # healed may still wait out its dependency timeout); later ones are all served.
+    settled = healed_at + settings.dependency_timeout_seconds
+    assert all(killed_at - 1.0 <= at <= settled for at, _, _ in failed), (killed_at, settled)
+    assert [status for at, status, _ in outcomes if at > settled] != []

@@ -187,7 +187,7 @@ r = redis.Redis(host="redis.photostore.svc", port=6379, password=os.environ["RED
 print("redis", r.ping())
 # The bootstrap goes through the Service; the broker then advertises its listener for pods.
 brokers = AdminClient({"bootstrap.servers": "kafka.photostore.svc:9092"}).list_topics(timeout=20)
-print("kafka", *[str(b) for b in brokers.brokers.values()])
+print("kafka", *sorted(f"{b.host}:{b.port}" for b in brokers.brokers.values()))
 s3 = boto3.client("s3", endpoint_url="http://s3.photostore.svc", region_name="us-east-1",
                   aws_access_key_id=os.environ["S3_ACCESS_KEY"],
                   aws_secret_access_key=os.environ["S3_SECRET_KEY"])
@@ -218,7 +218,8 @@ def test_pod_reaches_redis_kafka_and_s3_through_their_services(
     log = pod_log(api, pod)
     assert outcome == "Complete", log
     assert "redis True\n" in log
-    assert f"kafka {env['PHOTOSTORE_NODE_KAFKA_BROKERS']}" in log
+    # Every broker advertises its own listener for pods.
+    assert f"kafka {' '.join(sorted(env['PHOTOSTORE_NODE_KAFKA_BROKERS'].split(',')))}\n" in log
     assert "s3 200\n" in log
 
 
