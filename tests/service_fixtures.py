@@ -104,8 +104,14 @@ def sync_redis(settings: ApiSettings) -> Any:
     url = settings.redis_url.get_secret_value()
     if not settings.redis_cluster_nodes:
         return redis.Redis.from_url(url)
-    nodes = [node.rpartition(":") for node in settings.redis_cluster_nodes]
+    return redis_cluster([str(node) for node in settings.redis_cluster_nodes], url)
+
+
+def redis_cluster(nodes: list[str], url: str) -> RedisCluster:
+    """A blocking client of the Redis Cluster whose nodes (host:port) are given, with the
+    password and TLS of `url`."""
+    parts = [node.rpartition(":") for node in nodes]
     return RedisCluster(
-        startup_nodes=[ClusterNode(host, int(port)) for host, _, port in nodes],
+        startup_nodes=[ClusterNode(host, int(port)) for host, _, port in parts],
         **cluster_connection_kwargs(url),
     )

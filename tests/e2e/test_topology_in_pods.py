@@ -5,12 +5,11 @@ in-sync replicas."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
 
 import httpx
 from confluent_kafka.admin import AdminClient
 from installation import Installation
-from redis.cluster import ClusterNode, RedisCluster
+from service_fixtures import redis_cluster
 
 from photostore.api.redis_keys import RedisKeys
 from photostore.api.security import credential_hash
@@ -50,10 +49,8 @@ def test_api_pods_keep_their_keys_in_the_redis_cluster(
     env = installation.env
     with installation.client(user_token) as client:
         assert client.get("/v1/photos").status_code == 200
-    nodes = [node.rsplit(":", 1) for node in env["PHOTOSTORE_REDIS_CLUSTER_NODES"].split(",")]
-    cluster = RedisCluster(
-        startup_nodes=[ClusterNode(host, int(port)) for host, port in nodes],
-        password=urlparse(env["PHOTOSTORE_REDIS_URL"]).password,
+    cluster = redis_cluster(
+        env["PHOTOSTORE_REDIS_CLUSTER_NODES"].split(","), env["PHOTOSTORE_REDIS_URL"]
     )
     try:
         key = RedisKeys("photostore:").credential(credential_hash(user_token))

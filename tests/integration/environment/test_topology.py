@@ -5,17 +5,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
 import redis
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
-from redis.cluster import ClusterNode, RedisCluster
-
-
-def _database_url(url: str, database: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{database}"))
+from psycopg.conninfo import make_conninfo
+from redis.cluster import RedisCluster
+from service_fixtures import redis_cluster
 
 
 @pytest.fixture
@@ -32,8 +29,8 @@ def scratch_database(env: dict[str, str]) -> Iterator[str]:
 def test_the_replica_streams_from_the_primary_and_refuses_writes(
     env: dict[str, str], scratch_database: str
 ) -> None:
-    primary = _database_url(env["PHOTOSTORE_DATABASE_URL"], scratch_database)
-    replica = _database_url(env["PHOTOSTORE_DATABASE_REPLICA_URL"], scratch_database)
+    primary = make_conninfo(env["PHOTOSTORE_DATABASE_URL"], dbname=scratch_database)
+    replica = make_conninfo(env["PHOTOSTORE_DATABASE_REPLICA_URL"], dbname=scratch_database)
     marker = uuid.uuid4().hex
     with psycopg.connect(primary, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (v text)")
@@ -65,11 +62,8 @@ def test_the_replica_streams_from_the_primary_and_refuses_writes(
 
 
 def _cluster(env: dict[str, str]) -> RedisCluster:
-    nodes = [n.rsplit(":", 1) for n in env["PHOTOSTORE_REDIS_CLUSTER_NODES"].split(",")]
-    return RedisCluster(
-        startup_nodes=[ClusterNode(host, int(port)) for host, port in nodes],
-        password=urlparse(env["PHOTOSTORE_REDIS_URL"]).password,
-    )
+    nodes = env["PHOTOSTORE_REDIS_CLUSTER_NODES"].split(",")
+    return redis_cluster(nodes, env["PHOTOSTORE_REDIS_URL"])
 
 
 def test_the_redis_cluster_has_three_masters_each_with_a_replica(env: dict[str, str]) -> None:

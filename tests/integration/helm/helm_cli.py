@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
+from ps_cluster import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CHART = REPO_ROOT / "charts" / "photostore-operator"
-T = TypeVar("T")
 PHOTOSTORAGE = "photos"
 # A deployment guide's values, sized for kwok: the PhotoStorage the release creates.
 KWOK_VALUES = {
@@ -65,17 +63,6 @@ def without_release_labels(obj: Any) -> Any:
 
 def keyed(docs: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d for d in docs}
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Helm:
