@@ -10,11 +10,11 @@ run on the primary only.
 A file whose first line is ``-- photostore: no-transaction`` runs statement by statement,
 each on its own outside a transaction, as ``CREATE INDEX CONCURRENTLY`` needs; it is
 recorded once every statement succeeded. Its statements are split at semicolons that end a
-line, so such a file holds no function bodies, and each statement must be safe to run again
-(IF NOT EXISTS, IF EXISTS): a run that failed half-way is simply run again. A concurrent
-index build that failed leaves an INVALID index behind, which IF NOT EXISTS would keep;
-before running such a file, the runner drops (concurrently) every INVALID index the file
-creates.
+line, so a function body there has no semicolon ending a line, and each statement must be
+safe to run again (IF NOT EXISTS, IF EXISTS, OR REPLACE): a run that failed half-way is
+simply run again. A concurrent index build that failed leaves an INVALID index behind,
+which IF NOT EXISTS would keep; before running such a file, the runner drops (concurrently)
+every INVALID index the file creates.
 
 Schema contract (other components code against these names; change them only by a new
 migration, and tell the processor and the operator):
@@ -41,9 +41,11 @@ migration, and tell the processor and the operator):
   a photo row; swept once ``not_before`` has passed and no photo ``photo_id`` exists.
 
 Indexes: (user_id, created_at DESC, id DESC) for keyset pagination; unique (user_id, sha256)
-among rows with deleted_at IS NULL; and, all led by user_id (0004), GIN on tags, trigram GIN
-on filename, GIN jsonb_path_ops on metadata, GiST on location, and btree on each 16-bit band
-of phash (``(phash >> 16*i) & 65535``, i = 0..3).
+among rows with deleted_at IS NULL; and, each reading one user's rows: GiST on (user_id,
+location) and btree on (user_id, each 16-bit band of phash: ``(phash >> 16*i) & 65535``,
+i = 0..3) (0004); GiST on (user_id, filename trigrams) and GIN on
+``photo_search_keys(user_id, tags, metadata)``, hashes of (user, tag) and (user, metadata
+field and value) (0005).
 """
 
 from __future__ import annotations
