@@ -149,3 +149,76 @@ def test_a_failed_concurrent_index_build_is_not_recorded_and_is_rebuilt_on_the_n
     assert state() == (True, 1)
     with psycopg.connect(empty_db) as conn, pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute("INSERT INTO t VALUES (1)")
+
+
+def test_the_search_index_migration_lets_uploads_and_searches_run_while_it_builds(
+    empty_db: str,
+) -> None:
+    """0005 builds its indexes beside the live table: writes and reads go on meanwhile."""
+    apply_migrations(empty_db, [m for m in load_migrations() if m.version <= 4])
+    owner = uuid.uuid4()
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash) VALUES (%s, 'o@example.com', 'x')",
+            (owner,),
+        )
+        conn.execute(
+            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+            " tags, metadata, processing_status)"
+            " SELECT md5('p' || n)::uuid, %s, 'IMG_' || n || '.jpg', 'originals/' || n, 1,"
+            " 'image/jpeg', encode(sha256(int8send(n)), 'hex'), ARRAY['tag-' || n %% 50],"
+            " jsonb_build_object('album', 'album-' || n %% 40), 'done'"
+            " FROM generate_series(1, 150000) AS n",
+            (owner,),
+        )
+    failures: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            apply_migrations(empty_db)
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    runner = threading.Thread(target=migrate)
+    runner.start()
+    writes_during_builds = 0
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '2s'")
+        n = 0
+        while runner.is_alive():
+            building = conn.execute(
+                "SELECT count(*) FROM pg_stat_progress_create_index"
+                " WHERE command = 'CREATE INDEX CONCURRENTLY'"
+            ).fetchone()
+            n += 1
+            photo_id = uuid.uuid4()
+            conn.execute(
+                "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+                " tags, processing_status) VALUES (%s, %s, 'new.jpg', %s, 1, 'image/jpeg', %s,"
+                " '{fresh}', 'done')",
+                (photo_id, owner, f"originals/new-{photo_id}", f"{n:064x}"),
+            )
+            conn.execute("UPDATE photos SET tags = '{renamed}' WHERE id = %s", (photo_id,))
+            assert conn.execute(
+                "SELECT count(*) FROM photos WHERE user_id = %s AND filename ILIKE '%%new%%'",
+                (owner,),
+            ).fetchone() == (n,)
+            writes_during_builds += bool(building and building[0])
+    runner.join()
+    assert not failures, failures
+    assert writes_during_builds >= 3, "no write ran while an index was being built"
+    with psycopg.connect(empty_db) as conn:
+        indexes = conn.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index"
+            " WHERE indrelid = 'photos'::regclass AND indisvalid"
+        ).fetchall()
+        found = conn.execute(
+            "SELECT count(*) FROM photos"
+            " WHERE photo_search_keys(user_id, tags, metadata)"
+            " @> photo_search_keys(%s, '{renamed}', '{}')",
+            (owner,),
+        ).fetchone()
+    assert {"photos_user_search_keys_idx", "photos_user_filename_gist_idx"} <= {
+        name for (name,) in indexes
+    }
+    assert found == (n,), "every row written during the build is in the new index"
