@@ -19,10 +19,11 @@ def _seed(database_url: str, user_id: str, rows: int) -> None:
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
-            " created_at) SELECT gen_random_uuid(), %s, 'p' || n || '.jpg', 'k/' || n, n,"
-            " 'image/jpeg', encode(sha256(n::text::bytea), 'hex'), now() - make_interval(secs => n)"
+            " created_at) SELECT gen_random_uuid(), %s, 'p' || n || '.jpg',"
+            " 'k/' || %s || '/' || n, n, 'image/jpeg', encode(sha256(n::text::bytea), 'hex'),"
+            " now() - make_interval(secs => n)"
             " FROM generate_series(1, %s) AS n",
-            (user_id, rows),
+            (user_id, user_id, rows),
         )
 
 
