@@ -2,11 +2,13 @@
 
 uvicorn collects the body received since the app last asked for it in a bytearray (a copy
 of each piece), hands it over as `bytes(...)` (a second copy), and stops reading from the
-socket once 64 KiB wait. An upload of 12 MiB then reaches the app in about 200 pieces, and
-each costs a pass through the multipart parser, the hash and the event loop, which costs
-more than the bytes themselves. Here the pieces are kept as received and joined only when
-the app reads them (not at all when there is one), and reading stops at
-`BODY_HIGH_WATER_BYTES`: an app busy with one piece finds the next ones waiting together.
+socket once 64 KiB wait. An upload then reaches the app in pieces of 64 to 256 KiB, each a
+pass through the event loop, the multipart parser and the hash. Here the pieces are kept as
+received and joined only when the app reads them (not at all when there is one), and
+reading stops at `BODY_HIGH_WATER_BYTES`: an app busy with one piece finds the next ones
+waiting together. In bench-api this took the API's CPU per uploaded GB down by about a
+tenth. The price: a connection whose request body the app does not read buffers up to
+1 MiB (and one socket read) before reading stops, where uvicorn's own protocol buffers 64 KiB.
 """
 
 from __future__ import annotations
@@ -44,11 +46,9 @@ class BodyChunks:
 
 class HttpProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
-        if (
-            self.parser.should_upgrade() and self._should_upgrade()
-        ) or self.cycle.response_complete:
-            return
         cycle = self.cycle
+        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+            return
         if not isinstance(cycle.body, BodyChunks):
             cycle.body = BodyChunks()  # type: ignore[assignment]
         cycle.body += body

@@ -16,9 +16,8 @@ import socket
 from typing import Any
 
 
-def bind_shared_port(family: socket.AddressFamily, address: Any) -> socket.socket:
-    """A TCP socket bound to `address` that other sockets of this user may bind too."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _bind_shared(sock: socket.socket, address: Any) -> None:
+    """Bind `sock` to `address`, which other sockets of this user may bind too."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -26,6 +25,12 @@ def bind_shared_port(family: socket.AddressFamily, address: Any) -> socket.socke
     except BaseException:
         sock.close()
         raise
+
+
+def bind_shared_port(family: socket.AddressFamily, address: Any) -> socket.socket:
+    """A worker's own TCP socket on the supervisor's address (uvicorn makes it listen)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    _bind_shared(sock, address)
     return sock
 
 
@@ -44,11 +49,5 @@ def supervisor_socket(host: str, port: int) -> WorkerSocket:
     """Bound to (host, port), not listening: the workers' sockets get every connection."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = WorkerSocket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-    except BaseException:
-        sock.close()
-        raise
+    _bind_shared(sock, (host, port))
     return sock
