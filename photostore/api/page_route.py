@@ -1,17 +1,19 @@
 """The photo and trash lists' plain requests, served without FastAPI's per-request work.
 
-GET /v1/photos and GET /v1/trash are the hottest routes, and FastAPI spends more CPU on
-each than the rest of the request does: it matches the path through every included
-router, then inspects and validates each declared query parameter, present or not (the
-photo list declares ten). A `PageRoute` is tried before FastAPI's routes and takes only
-the requests whose query string is empty or holds nothing but `limit` and `cursor` in the
-one spelling FastAPI's validation accepts as it is (`limit` 1 to 100 without a sign or a
-leading zero, `cursor` in the base64url alphabet the API issues, each at most once). It
-runs the same authentication (`get_current_user`, rate limit included) and the same
-`list_page`, and what it raises goes through the app's exception handlers as from the
-FastAPI route. Any other request for these paths (filters, repeated, encoded or unusual
-values, unknown parameters, other methods) does not match it and is served by the FastAPI
-route, which is also what the OpenAPI document describes.
+GET /v1/photos and GET /v1/trash are the hottest routes, and FastAPI's own work was a third
+of the CPU of each (a page took 0.97 ms of CPU through the FastAPI route and 0.65 ms through
+this one, in-process): it matches the path through every included router, then inspects
+and validates each declared query parameter, present or not (the photo list declares ten).
+
+A `PageRoute` is tried before FastAPI's routes and takes only the requests whose query
+string is empty or holds nothing but `limit` and `cursor` in the one spelling FastAPI's
+validation accepts as it is (`limit` 1 to 100 without a sign or a leading zero, `cursor` in
+the base64url alphabet the API issues, each at most once). It runs the same authentication
+(`get_current_user`, rate limit included) and the same `list_page`, and what it raises goes
+through the app's exception handlers as from the FastAPI route. Any other request for these
+paths (filters, repeated, encoded or unusual values, unknown parameters, other methods)
+does not match it and is served by the FastAPI route, which is also what the OpenAPI
+document describes.
 """
 
 from __future__ import annotations
