@@ -7,7 +7,7 @@ Names and labels are what the Grafana dashboard and the PrometheusRules query:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,11 +19,20 @@ class HttpMetrics:
     service: str
     requests: Counter
     duration: Histogram
+    # The labelled children by (method, route, status): `labels()` takes a lock and builds
+    # its key on every call, a cost on every request for the same few children.
+    _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (self.service, method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(seconds)
+        children = self._children.get((method, route, status))
+        if children is None:
+            labels = (self.service, method, route, str(status))
+            children = (self.requests.labels(*labels), self.duration.labels(*labels))
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def create_http_metrics(service: str, registry: CollectorRegistry) -> HttpMetrics:
@@ -51,6 +60,16 @@ class ReadMetrics:
     reads: Counter
     replica_lag: Gauge
     replica_up: Gauge
+    _read_children: dict[tuple[str, str], Counter] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def count_read(self, target: str, reason: str) -> None:
+        """One more read on `target` for `reason` (the child kept, as in HttpMetrics)."""
+        child = self._read_children.get((target, reason))
+        if child is None:
+            child = self._read_children[(target, reason)] = self.reads.labels(target, reason)
+        child.inc()
 
 
 def create_read_metrics(registry: CollectorRegistry) -> ReadMetrics:

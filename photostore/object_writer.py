@@ -8,7 +8,9 @@ while the next ones are received. Memory per object is at most about
 max(single_put_size, (max_in_flight + 1) parts).
 
 The chunks are kept as they came (views, when a part boundary splits one) and go to boto3
-as a `ChunkedBody`: no byte is copied between the caller and the socket.
+as a `ChunkedBody`: no byte is copied between the caller and the socket. They are hashed in
+a worker thread (hashlib lets go of the GIL), just before a part or the PUT goes out, so
+the event loop that calls `write` goes on receiving meanwhile.
 """
 
 from __future__ import annotations
@@ -55,12 +57,15 @@ class ObjectWriter:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stored = False
         self._sha256 = hashlib.sha256()
+        # Written chunks not yet in `_sha256` (hashed off the event loop, in order).
+        self._unhashed: list[bytes | memoryview] = []
         # True while S3 holds nothing of this object (never written, or discarded).
         self.clean = True
 
     @property
     def sha256(self) -> str:
         """Hex SHA-256 of every byte written so far."""
+        self._hash_now()
         return self._sha256.hexdigest()
 
     @property
@@ -68,6 +73,7 @@ class ObjectWriter:
         """The ChecksumSHA256 S3 keeps for the finished object: the SHA-256 of the whole for
         one PUT; for a multipart upload, the SHA-256 of the parts' digests and "-<parts>"."""
         if self._upload_id is None:
+            self._hash_now()
             return _b64(self._sha256.digest())
         digests = b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in self._parts)
         return f"{_b64(hashlib.sha256(digests).digest())}-{len(self._parts)}"
@@ -75,7 +81,7 @@ class ObjectWriter:
     async def write(self, data: bytes | memoryview) -> None:
         """Buffer `data` (kept, not copied: the caller must not change it afterwards)."""
         self.clean = False
-        self._sha256.update(data)
+        self._unhashed.append(data)
         self._chunks.append(data)
         self._buffered += len(data)
         if self._upload_id is None and self._buffered <= self._single_put_size:
@@ -87,15 +93,21 @@ class ObjectWriter:
         """Finish the object: one PUT, or the last part and the multipart completion."""
         self.clean = False
         if self._upload_id is None:
-            await asyncio.to_thread(
-                self._s3.put_object,
-                Bucket=self._bucket,
-                Key=self._key,
-                Body=_as_file(self._take(self._buffered)),
-                ContentType=self._content_type,
-                ChecksumSHA256=_b64(self._sha256.digest()),
-            )
+            body, unhashed, self._unhashed = self._take(self._buffered), self._unhashed, []
+
+            def put() -> None:
+                _update(self._sha256, unhashed)
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=self._key,
+                    Body=_as_file(body),
+                    ContentType=self._content_type,
+                    ChecksumSHA256=_b64(self._sha256.digest()),
+                )
+
+            await asyncio.to_thread(put)
         else:
+            await self._hash_written()
             if self._buffered:
                 await self._send_part(self._take(self._buffered))
             await self._wait_in_flight(0)
@@ -151,6 +163,7 @@ class ObjectWriter:
                 ChecksumAlgorithm="SHA256",
             )
             self._upload_id = created["UploadId"]
+        await self._hash_written()
         await self._wait_in_flight(self._max_in_flight - 1)
         number = len(self._parts) + 1
         self._parts.append({"PartNumber": number})
@@ -176,6 +189,17 @@ class ObjectWriter:
 
         self._parts[number - 1].update(await asyncio.to_thread(upload))
 
+    async def _hash_written(self) -> None:
+        """Add the chunks written since the last call to the object's hash, in a thread."""
+        unhashed, self._unhashed = self._unhashed, []
+        if unhashed:
+            await asyncio.to_thread(_update, self._sha256, unhashed)
+
+    def _hash_now(self) -> None:
+        """The same, here (for a caller that asks for the hash mid-write)."""
+        _update(self._sha256, self._unhashed)
+        self._unhashed = []
+
     async def _wait_in_flight(self, at_most: int) -> None:
         """Wait until at most `at_most` parts are in flight; raise the first failure."""
         while len(self._in_flight) > at_most:
@@ -183,6 +207,11 @@ class ObjectWriter:
             self._in_flight -= done
             for task in done:
                 task.result()
+
+
+def _update(digest: Any, chunks: list[bytes | memoryview]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 def _as_file(body: ChunkedBody) -> IO[bytes]:

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg import AsyncConnection
+from psycopg.pq import Format
 from psycopg.rows import DictRow, tuple_row
 from psycopg.types.json import Jsonb
 
@@ -99,7 +101,21 @@ def list_query(
     return query.encode(), params
 
 
-async def list_photos(
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the list: each item's JSON, and the sort key a next page starts after."""
+
+    items: list[str]
+    next_after: tuple[datetime, UUID] | None
+
+
+# The sort key and id of a listed row, read as PostgreSQL's text (psycopg's C text loader):
+# only the one row a cursor is made from is parsed, not every row of the page.
+_TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+_AS_TEXT = psycopg.adapters.get_loader(psycopg.adapters.types["text"].oid, Format.TEXT)
+
+
+async def list_page(
     conn: Conn,
     user_id: UUID,
     *,
@@ -107,11 +123,23 @@ async def list_photos(
     filters: ListFilters,
     after: tuple[datetime, UUID] | None,
     limit: int,
-) -> list[tuple[str, datetime, UUID]]:
-    query, params = list_query(user_id, trash=trash, filters=filters, after=after, limit=limit)
+) -> ListPage:
+    """Up to `limit` items, and where the next page starts when there are more."""
+    query, params = list_query(user_id, trash=trash, filters=filters, after=after, limit=limit + 1)
     async with conn.cursor(row_factory=tuple_row) as cur:
+        assert _AS_TEXT is not None
+        cur.adapters.register_loader("timestamptz", _AS_TEXT)
+        cur.adapters.register_loader("uuid", _AS_TEXT)
         await cur.execute(query, params)
-        return await cur.fetchall()
+        rows: list[tuple[str, str, str]] = await cur.fetchall()
+    if len(rows) <= limit:
+        return ListPage([row[0] for row in rows], None)
+    _, sort_key, last_id = rows[limit - 1]
+    # The connection's own timestamptz loader: its time zone, and row_values' tolerance.
+    loader = conn.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+    assert loader is not None
+    at = loader(_TIMESTAMPTZ_OID, conn).load(sort_key.encode())
+    return ListPage([row[0] for row in rows[:limit]], (at, UUID(last_id)))
 
 
 async def get_photo(

@@ -118,9 +118,9 @@ class ReadRouter:
                 log.warning("read on replica %s failed (%s): on the primary", replica.name, exc)
                 reason = ReadReason.FAILED
             else:
-                self.metrics.reads.labels(ReadTarget.REPLICA, reason).inc()
+                self.metrics.count_read(ReadTarget.REPLICA, reason)
                 return result
-        self.metrics.reads.labels(ReadTarget.PRIMARY, reason).inc()
+        self.metrics.count_read(ReadTarget.PRIMARY, reason)
         async with self.primary.connection() as conn:
             return await work(conn)
 

@@ -114,17 +114,14 @@ async def list_page(
     """
     trash = kind == "trash"
     after = decode_cursor(kind, cursor) if cursor else None
-    rows = await services.reads.read(
+    page = await services.reads.read(
         user.write_position,
-        lambda conn: photos_db.list_photos(
-            conn, user.id, trash=trash, filters=filters, after=after, limit=limit + 1
+        lambda conn: photos_db.list_page(
+            conn, user.id, trash=trash, filters=filters, after=after, limit=limit
         ),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        _, sort_key, last_id = rows[limit - 1]
-        next_cursor = encode_cursor(kind, sort_key, last_id)
-    items = ",".join(row[0] for row in rows[:limit])
+    next_cursor = encode_cursor(kind, *page.next_after) if page.next_after else None
+    items = ",".join(page.items)
     body = f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}'
     return Response(body, media_type="application/json")
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,9 +16,9 @@ from service_fixtures import free_port
 from photostore.api.config import Settings
 
 
-def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> None:
-    port, metrics_port = free_port(), free_port()
-    env = {
+def api_env(settings: Settings, port: int, metrics_port: int) -> dict[str, str]:
+    """The environment of `photostore api` on these ports, against the test's servers."""
+    return {
         **os.environ,
         "PHOTOSTORE_API_PORT": str(port),
         "PHOTOSTORE_METRICS_PORT": str(metrics_port),
@@ -37,6 +38,11 @@ def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> 
         if settings.s3_secret_key
         else "",
     }
+
+
+def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = api_env(settings, port, metrics_port)
     server = subprocess.Popen(
         [sys.executable, "-m", "photostore", "api", "--host", "127.0.0.1"],
         env=env,
@@ -84,3 +90,34 @@ def test_the_api_command_serves_health_ready_and_openapi(settings: Settings) -> 
     for secret in secrets:
         assert secret
         assert str(secret).encode() not in output
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port (from /proc/net/tcp)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = f"0100007F:{port:04X}"
+    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
+
+
+def test_the_api_with_two_workers_listens_once_per_worker(settings: Settings) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "photostore", "api", "--host", "127.0.0.1", "--workers", "2"],
+        env=api_env(settings, port, 0),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while listening_sockets(port) < 2 and time.monotonic() < deadline:
+            assert server.poll() is None, "the API exited"
+            time.sleep(0.2)
+        # Each worker on its own socket (uvicorn alone: one socket, shared).
+        assert listening_sockets(port) == 2
+        for _ in range(20):  # new connections, whichever worker each reaches
+            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert listening_sockets(port) == 0

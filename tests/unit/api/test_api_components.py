@@ -7,6 +7,7 @@ import base64
 import gc
 import hashlib
 import importlib.util
+import socket
 from ipaddress import ip_network
 from typing import Any
 
@@ -20,13 +21,17 @@ from fake_s3 import FakeS3
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from service_fixtures import free_port
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from photostore.api import app as app_module
 from photostore.api.app import create_app
 from photostore.api.app import main as api_main
 from photostore.api.client_address import client_address
 from photostore.api.config import Settings
 from photostore.api.errors import ApiError, install_error_handlers
 from photostore.api.http_metrics import HttpMetricsMiddleware
+from photostore.api.http_protocol import HttpProtocol
 from photostore.api.ratelimit import RateLimit
 from photostore.metrics import create_http_metrics
 from photostore.object_writer import ObjectWriter
@@ -262,14 +267,54 @@ def test_api_is_served_on_uvloop_with_the_httptools_parser(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     served: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(kwargs, app=app))
-    monkeypatch.setenv("PHOTOSTORE_API_PORT", "8181")
-    api_main(["--workers", "3"])
-    assert (served["loop"], served["http"]) == ("uvloop", "httptools")
-    assert (served["app"], served["factory"]) == ("photostore.api.app:create_app", True)
-    assert (served["port"], served["workers"]) == (8181, 3)
+
+    class Supervisor:
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            served.update(config=config, sockets=sockets)
+
+        def run(self) -> None:
+            served["bound"] = [sock.getsockname() for sock in served["sockets"]]
+            served["listening"] = [
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                for sock in served["sockets"]
+            ]
+
+    monkeypatch.setattr(app_module, "Multiprocess", Supervisor)
+    port = free_port()
+    monkeypatch.setenv("PHOTOSTORE_API_PORT", str(port))
+    api_main(["--host", "127.0.0.1", "--workers", "3"])
+    config = served["config"]
+    assert config.loop == "uvloop"
+    config.load()  # resolves the protocol by name, as each worker does
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)
+    assert config.http_protocol_class is HttpProtocol
+    assert (config.app, config.factory) == ("photostore.api.app:create_app", True)
+    assert (config.port, config.workers) == (port, 3)
+    # One socket on the port, bound by the supervisor but not listening (worker_sockets).
+    assert served["bound"] == [("127.0.0.1", port)]
+    assert served["listening"] == [0]
     # Both are installed, so uvicorn finds what it was asked for.
     assert importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+
+
+def test_one_api_worker_is_served_without_a_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: dict[str, Any] = {}
+
+    class Server:
+        started = True
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            served["config"] = config
+
+        def run(self) -> None:
+            served["ran"] = True
+
+    monkeypatch.setattr(uvicorn, "Server", Server)
+    monkeypatch.setenv("PHOTOSTORE_API_PORT", "8181")
+    api_main([])
+    assert served["ran"]
+    assert (served["config"].port, served["config"].workers) == (8181, 1)
+    assert served["config"].http == "photostore.api.http_protocol:HttpProtocol"
 
 
 async def test_objects_made_at_startup_are_left_out_of_garbage_collection() -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from typing import Any
+
+import pytest
 
 from photostore.chunked_body import ChunkedBody
 from photostore.object_writer import ObjectWriter
@@ -100,3 +104,49 @@ async def test_a_part_boundary_splits_a_chunk_into_views_of_it() -> None:
     await writer.close()
     assert [b"".join(part) for part in parts] == [chunk[:100], chunk[100:200], chunk[200:]]
     assert all(piece.obj is chunk for part in parts for piece in part)
+
+
+class _ThreadRecordingHash:
+    """hashlib's SHA-256, noting the thread of each update."""
+
+    def __init__(self) -> None:
+        self.inner = hashlib.sha256()
+        self.threads: list[int] = []
+
+    def update(self, data: Any) -> None:
+        self.threads.append(threading.get_ident())
+        self.inner.update(data)
+
+    def digest(self) -> bytes:
+        return self.inner.digest()
+
+    def hexdigest(self) -> str:
+        return self.inner.hexdigest()
+
+
+@pytest.mark.parametrize("single_put_size", [1000, 100])
+async def test_the_writer_hashes_off_the_event_loop(single_put_size: int) -> None:
+    class S3:
+        def put_object(self, **kwargs: Any) -> dict[str, Any]:
+            read_all(kwargs["Body"], 1 << 20)
+            return {}
+
+        def create_multipart_upload(self, **kwargs: Any) -> dict[str, Any]:
+            return {"UploadId": "u"}
+
+        def upload_part(self, **kwargs: Any) -> dict[str, Any]:
+            return {"ETag": '"e"'}
+
+        def complete_multipart_upload(self, **kwargs: Any) -> dict[str, Any]:
+            return {}
+
+    chunks = [os.urandom(70) for _ in range(5)]
+    writer = ObjectWriter(S3(), "b", "k", "x", part_size=100, single_put_size=single_put_size)  # type: ignore[arg-type]
+    recording = _ThreadRecordingHash()
+    writer._sha256 = recording  # type: ignore[assignment]
+    for chunk in chunks:
+        await writer.write(chunk)
+    await writer.close()
+    assert writer.sha256 == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert len(recording.threads) == len(chunks)
+    assert threading.get_ident() not in recording.threads

@@ -1,0 +1,75 @@
+"""photos_db.list_page against the real PostgreSQL: one parsed sort key per page."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from photostore.api import photos_db
+from photostore.api.row_values import register_tolerant_timestamps
+
+TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
+
+
+def _seed(database_url: str, user_id: str, rows: int) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+            " created_at) SELECT gen_random_uuid(), %s, 'p' || n || '.jpg',"
+            " 'k/' || %s || '/' || n, n, 'image/jpeg', encode(sha256(n::text::bytea), 'hex'),"
+            " now() - make_interval(secs => n)"
+            " FROM generate_series(1, %s) AS n",
+            (user_id, user_id, rows),
+        )
+
+
+async def test_a_page_parses_the_sort_key_of_its_last_row_only(
+    client: httpx.AsyncClient, register: Any, database_url: str
+) -> None:
+    headers = await register(client)
+    user_id = (await client.get("/v1/auth/me", headers=headers)).json()["id"]
+    _seed(database_url, user_id, 7)
+    async with await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    ) as conn:
+        await register_tolerant_timestamps(conn)
+        tolerant = conn.adapters.get_loader(TIMESTAMPTZ, psycopg.pq.Format.TEXT)
+        assert tolerant is not None
+        loads: list[Any] = []
+
+        class Counting(tolerant):  # type: ignore[valid-type,misc]
+            def load(self, data: Any) -> Any:
+                loads.append(bytes(data))
+                return super().load(data)
+
+        conn.adapters.register_loader(TIMESTAMPTZ, Counting)
+        page = await photos_db.list_page(
+            conn, UUID(user_id), trash=False, filters=photos_db.ListFilters(), after=None, limit=3
+        )
+        rest = await photos_db.list_page(
+            conn,
+            UUID(user_id),
+            trash=False,
+            filters=photos_db.ListFilters(),
+            after=page.next_after,
+            limit=10,
+        )
+        parsed = len(loads)
+        expected = await (
+            await conn.execute(
+                "SELECT id, created_at FROM photos WHERE user_id = %s ORDER BY created_at DESC",
+                (user_id,),
+            )
+        ).fetchall()
+    assert parsed == 1  # the last row of the first page; the second page has no next one
+    assert len(page.items) == 3
+    assert page.next_after == (expected[2]["created_at"], expected[2]["id"])
+    assert page.next_after[0].tzinfo is not None
+    assert len(rest.items) == 4
+    assert rest.next_after is None
+    listed = [httpx.Response(200, content=item).json()["id"] for item in page.items + rest.items]
+    assert listed == [str(row["id"]) for row in expected]
