@@ -3,12 +3,11 @@ conditions from the backup and verification Jobs."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from photostore.operator import reasons, recorder
 from photostore.operator.backups import BackupReport, assess
-from photostore.operator.builders.common import selector_labels
+from photostore.operator.builders.common import COMPONENT_LABEL, selector_labels
 from photostore.operator.builders.jobs import (
     BACKUP_COMPONENT,
     BACKUP_NOW_ANNOTATION,
@@ -18,7 +17,7 @@ from photostore.operator.builders.jobs import (
 from photostore.operator.kube import ApiError, Obj
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.state import Operator
-from photostore.operator.status import selector
+from photostore.operator.status import selector_any_of
 
 
 async def backups(
@@ -42,13 +41,19 @@ async def backups(
         )
         await op.events.record(body, recorder.NORMAL, reasons.BACKUP_REQUESTED, message)
         previous["lastRequest"] = request
-    backups, verifications = await asyncio.gather(
-        op.kube.list(
-            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, BACKUP_COMPONENT))
-        ),
-        op.kube.list(
-            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, VERIFY_COMPONENT))
-        ),
-    )
+    jobs = await op.kube.list("batch/v1", "Job", ps.namespace, backup_jobs_selector(ps))
+    backups, verifications = split_by_component(jobs, BACKUP_COMPONENT, VERIFY_COMPONENT)
     since = ((cronjob or body)["metadata"]).get("creationTimestamp", "")
     return assess(ps, cronjob, backups, verifications, previous, datetime.now(UTC), since)
+
+
+def backup_jobs_selector(ps: PhotoStorage) -> str:
+    """The backup and the verification Jobs of `ps`, in one list."""
+    labels = selector_labels(ps, BACKUP_COMPONENT)
+    return selector_any_of(labels, COMPONENT_LABEL, [BACKUP_COMPONENT, VERIFY_COMPONENT])
+
+
+def split_by_component(jobs: list[Obj], *components: str) -> list[list[Obj]]:
+    """`jobs` grouped by their component label, one list per component asked for."""
+    found = [job["metadata"].get("labels", {}).get(COMPONENT_LABEL) for job in jobs]
+    return [[job for job, c in zip(jobs, found, strict=True) if c == want] for want in components]
