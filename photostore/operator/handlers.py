@@ -125,6 +125,7 @@ def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
         if operator.selector and key not in operator.managed:
             continue  # another operator's PhotoStorage
         deleted = event["type"] == "DELETED"
+        operator.keep_child(key, obj, deleted=deleted)
         drifted = not deleted and operator.child_changed(key, obj)
         if drifted:
             operator.note_drift(key, obj)

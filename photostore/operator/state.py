@@ -32,6 +32,18 @@ def fingerprint(obj: Mapping[str, Any]) -> str:
     return digest(shape)
 
 
+# The children that status is read from: the Deployments, the backup CronJob and the
+# migration Job. Their latest state comes with every watch event, so it is kept rather than
+# read again on each status pass.
+KEPT_KINDS = frozenset({"Deployment", "CronJob", "Job"})
+
+
+def kept(obj: Mapping[str, Any]) -> Obj:
+    """A child as it is kept: without its managedFields, which are large and not read."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": meta}
+
+
 @dataclass
 class Applied:
     """What the last full pass over one PhotoStorage applied."""
@@ -85,6 +97,8 @@ class Operator:
     unconfirmed: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    # KEPT_KINDS children as the watch or the operator's own applies last showed them.
+    children: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
     managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
@@ -108,6 +122,21 @@ class Operator:
         self.applying.pop(key, None)
         self.unconfirmed.pop(key, None)
         self.drifted.pop(key, None)
+        self.children.pop(key, None)
+
+    def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> None:
+        """Note the latest state of a child seen by the watch or returned by an apply; a
+        child of a kind status is not read from is not kept."""
+        if obj.get("kind") not in KEPT_KINDS:
+            return
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        if deleted:
+            self.children.get(key, {}).pop(child, None)
+        else:
+            self.children.setdefault(key, {})[child] = kept(obj)
+
+    def kept_child(self, key: Key, kind: str, name: str) -> Obj | None:
+        return self.children.get(key, {}).get((kind, name))
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
         """The PhotoStorages a child belongs to: by its owner reference, and by what the last

@@ -79,14 +79,27 @@ async def full_pass(
 
 
 async def read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str], Obj]:
-    """The children that status is made of, read fresh."""
+    """The children that status is made of: as the watch last showed them, or read when the
+    watch has not shown them yet."""
     wanted = [
         ("apps/v1", "Deployment", child_name(ps, API)),
         ("apps/v1", "Deployment", child_name(ps, PROCESSOR)),
         ("batch/v1", "CronJob", child_name(ps, BACKUP_COMPONENT)),
     ]
-    found = await asyncio.gather(*(op.kube.get(v, k, ps.namespace, n) for v, k, n in wanted))
+    found = await asyncio.gather(*(kept_or_read(op, ps, *ref) for ref in wanted))
     return {(k, n): obj for (_, k, n), obj in zip(wanted, found, strict=True) if obj is not None}
+
+
+async def kept_or_read(
+    op: Operator, ps: PhotoStorage, api_version: str, kind: str, name: str
+) -> Obj | None:
+    key = (ps.namespace, ps.name)
+    obj = op.kept_child(key, kind, name)
+    if obj is None:
+        obj = await op.kube.get(api_version, kind, ps.namespace, name)
+        if obj is not None:
+            op.keep_child(key, obj)
+    return obj
 
 
 async def apply_children(
@@ -147,6 +160,7 @@ async def apply_children(
                         op, ps, result.obj
                     )
                     op.note_applied(key, live[("Deployment", child_name(ps, API))])
+                    op.keep_child(key, live[("Deployment", child_name(ps, API))])
     if created:  # one Event per pass, not one per child: a first apply creates a dozen
         message = "Created " + ", ".join(created)
         await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
@@ -160,16 +174,21 @@ async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
     again, maybe before the rest of its wave is applied, and that is not drift."""
     result = await op.kube.apply(obj)
     op.note_applied(key, result.obj)
+    op.keep_child(key, result.obj)
     return result
 
 
 async def migration_job(op: Operator, ps: PhotoStorage) -> Obj | None:
-    """The migration Job of the current pod template, if it is there. Listed by its labels:
-    the operator's role has no `get` on Jobs, and needs none elsewhere."""
+    """The migration Job of the current pod template, if it is there: as the watch last showed
+    it, else listed by its labels (the operator's role has no `get` on Jobs, and needs none
+    elsewhere)."""
+    name = migration_name(ps)
+    job = op.kept_child((ps.namespace, ps.name), "Job", name)
+    if job is not None:
+        return job
     jobs = await op.kube.list(
         "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, MIGRATION_COMPONENT))
     )
-    name = migration_name(ps)
     return next((job for job in jobs if job["metadata"]["name"] == name), None)
 
 
