@@ -70,6 +70,15 @@ class BackgroundCheck:
     finding: Finding | None = None
 
 
+@dataclass(frozen=True)
+class KeptSecret:
+    """The storage Secret of one PhotoStorage as last read (`bucket.storage_secret`)."""
+
+    name: str
+    read_at: float  # monotonic
+    secret: Obj  # its data only
+
+
 def _ignore(key: Key) -> None:
     return None
 
@@ -89,6 +98,7 @@ class Operator:
     scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
+    secrets: dict[Key, KeptSecret] = field(default_factory=dict)
     # Children as the applies of a full pass still under way returned them: the watch
     # shows each of our own writes back to us, and those are not drift.
     applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
@@ -123,6 +133,7 @@ class Operator:
         self.unconfirmed.pop(key, None)
         self.drifted.pop(key, None)
         self.children.pop(key, None)
+        self.secrets.pop(key, None)
 
     def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> None:
         """Note the latest state of a child seen by the watch or returned by an apply; a
