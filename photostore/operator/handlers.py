@@ -104,6 +104,8 @@ def photostorage_event(
 ) -> None:
     key = (namespace or "", name)
     operator: Operator = memo.operator
+    gone = event["type"] == "DELETED" or bool(meta.get("deletionTimestamp"))
+    operator.note_photostorage(key[0], name, gone)  # every one counts, ours or not
     if event["type"] == "DELETED" or not selects(operator.selector, meta.get("labels")):
         memo.queue.forget(key)  # gone, or no longer ours (another operator's labels)
         operator.forget(key)

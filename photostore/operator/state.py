@@ -79,6 +79,15 @@ class KeptSecret:
     secret: Obj  # its data only
 
 
+@dataclass(frozen=True)
+class KeptManager:
+    """Who manages a namespace, from one list of its PhotoStorages (`reconcilers.namespace`)."""
+
+    changes: int  # `Operator.photostorage_changes` of the namespace just before that list
+    names: frozenset[str]  # the PhotoStorages it showed
+    manager: str | None
+
+
 def _ignore(key: Key) -> None:
     return None
 
@@ -99,6 +108,10 @@ class Operator:
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
     secrets: dict[Key, KeptSecret] = field(default_factory=dict)
+    # Per namespace: PhotoStorage events that may have changed who is in it, counted; and
+    # the manager found by the last list. One int and one name per namespace ever seen.
+    photostorage_changes: dict[str, int] = field(default_factory=dict)
+    managers: dict[str, KeptManager] = field(default_factory=dict)
     # Children as the applies of a full pass still under way returned them: the watch
     # shows each of our own writes back to us, and those are not drift.
     applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
@@ -134,6 +147,13 @@ class Operator:
         self.drifted.pop(key, None)
         self.children.pop(key, None)
         self.secrets.pop(key, None)
+
+    def note_photostorage(self, namespace: str, name: str, gone: bool) -> None:
+        """A PhotoStorage event. One that may add a PhotoStorage to its namespace or take
+        one away makes the namespace's kept manager stale: its next pass lists again."""
+        kept = self.managers.get(namespace)
+        if gone or kept is None or name not in kept.names:
+            self.photostorage_changes[namespace] = self.photostorage_changes.get(namespace, 0) + 1
 
     def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> None:
         """Note the latest state of a child seen by the watch or returned by an apply; a
