@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from photostore.operator import reasons, recorder
 from photostore.operator.builders import build_children, unwanted
@@ -37,6 +38,16 @@ DISCOVERY_INTERVAL = 60.0
 HANDOVER_MANAGER = "photostore-operator-handover"
 
 
+@dataclass(frozen=True)
+class AppliedChildren:
+    """What `apply_children` found."""
+
+    live: dict[tuple[str, str], Obj]
+    errors: list[str]
+    migration: MigrationState | None
+    found_existing: bool  # some child it applied was there already
+
+
 async def full_pass(
     op: Operator,
     key: Key,
@@ -59,8 +70,12 @@ async def full_pass(
         wanted = [o for o in wanted if wave_of(o["kind"]) >= AFTER_MIGRATION]
     op.begin_pass(key)
     try:
-        live, errors, migration = await apply_children(op, key, body, ps, wanted, known)
-        await delete_unwanted(op, body, ps, key, wanted)
+        applied = await apply_children(op, key, body, ps, wanted, known)
+        live, errors, migration = applied.live, applied.errors, applied.migration
+        # A PhotoStorage whose spec never changed, and none of whose children was there
+        # before this pass, has nothing switched off to look for.
+        fresh = ps.generation == 1 and not applied.found_existing
+        await delete_unwanted(op, body, ps, key, wanted, fresh=fresh)
     except BaseException:
         op.end_pass(key, finished=False)  # the retry is a full pass anyway
         raise
@@ -109,7 +124,7 @@ async def apply_children(
     ps: PhotoStorage,
     wanted: list[Obj],
     known: dict[tuple[str, str], Obj] | None = None,
-) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+) -> AppliedChildren:
     """Apply every child wave by wave: guard rails and config first, then the rest only once
     they are all in place, and the Deployments only once their schema migration succeeded.
     Return live objects, errors and the migration's state. Repairs of what someone changed
@@ -121,6 +136,7 @@ async def apply_children(
     live: dict[tuple[str, str], Obj] = dict(known or {})  # children not applied this time
     errors: list[str] = []
     created: list[str] = []
+    found_existing = False
     migration: MigrationState | None = None
     for number in numbers:
         wave = [o for o in wanted if wave_of(o["kind"]) == number]
@@ -146,6 +162,7 @@ async def apply_children(
             child = (obj["kind"], obj["metadata"]["name"])
             live[child] = result.obj
             op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
+            found_existing = found_existing or not result.created
             if result.created and child in before:
                 repaired.append(f"{what} was deleted; created again")
             elif result.created:
@@ -166,7 +183,7 @@ async def apply_children(
         await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
     for message in repaired:
         await op.events.record(body, recorder.NORMAL, reasons.DRIFT_REPAIRED, message)
-    return live, errors, migration
+    return AppliedChildren(live, errors, migration, found_existing)
 
 
 async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
@@ -253,10 +270,14 @@ async def quota_counted(op: Operator, ps: PhotoStorage, quota: Obj | None) -> No
 
 
 async def delete_unwanted(
-    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj]
+    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj], fresh: bool = False
 ) -> None:
-    """Remove children a spec change switched off; once per generation is enough."""
+    """Remove children a spec change switched off; once per generation is enough, and a
+    `fresh` PhotoStorage (see `full_pass`) needs no look at all."""
     if op.pruned_generation.get(key) == ps.generation:
+        return
+    if fresh:
+        op.pruned_generation[key] = ps.generation
         return
     refs = [
         ref
