@@ -23,7 +23,7 @@ from photostore.operator.reconcile import reconcile
 from photostore.operator.selection import parse_selector, selects
 from photostore.operator.settings import OperatorSettings
 from photostore.operator.spec import GROUP, PLURAL, VERSION
-from photostore.operator.state import Operator
+from photostore.operator.state import KEPT_KINDS, Operator
 from photostore.operator.workqueue import WorkQueue
 
 PEERING_NAME = "photostore-operator"
@@ -117,7 +117,9 @@ def photostorage_event(
 
 
 def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
-    """A child changed: a full pass if it was deleted or drifted, else a status refresh.
+    """A child changed: a full pass if it was deleted or drifted, else a status refresh if
+    status is made of it (KEPT_KINDS). Every pod that starts changes the status of the
+    ResourceQuota and a PodDisruptionBudget, and no status pass reads those.
 
     Children are watched without a label filter: a child whose managed-by label or owner
     reference someone removed must still reach its PhotoStorage, to be repaired at once."""
@@ -131,6 +133,8 @@ def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
         drifted = not deleted and operator.child_changed(key, obj)
         if drifted:
             operator.note_drift(key, obj)
+        elif not deleted and obj.get("kind") not in KEPT_KINDS:
+            continue  # news of its status (or our own apply seen again): status ignores it
         memo.queue.add(key, full=deleted or drifted)
 
 
