@@ -194,19 +194,17 @@ def _decoded(secret: dict[str, Any], key: str) -> str:
 
 
 async def storage_secret(op: Operator, key: Key, name: str) -> Obj | None:
-    """The storage Secret, read again only once SECRET_REREAD has passed: every status pass
-    asks for it, and a key rotation is still seen within that time. A missing Secret is not
-    remembered, so one created later is seen at the next pass."""
+    """The storage Secret (None: there is none), read again only once SECRET_REREAD has
+    passed: every status pass asks for it, and a key rotation, or a missing Secret made at
+    last, is still seen within that time, as a failed check is retried (`background`)."""
     now = time.monotonic()
     kept = op.secrets.get(key)
     if kept is not None and kept.name == name and now - kept.read_at < SECRET_REREAD:
         return kept.secret
     secret = await op.kube.get("v1", "Secret", key[0], name)
-    if secret is None:
-        op.secrets.pop(key, None)
-        return None
-    op.secrets[key] = KeptSecret(name, now, {"data": secret.get("data") or {}})
-    return op.secrets[key].secret
+    data = None if secret is None else {"data": secret.get("data") or {}}
+    op.secrets[key] = KeptSecret(name, now, data)
+    return data
 
 
 async def check_bucket(op: Operator, key: Key, ps: PhotoStorage) -> Finding | None:

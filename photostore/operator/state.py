@@ -76,7 +76,7 @@ class KeptSecret:
 
     name: str
     read_at: float  # monotonic
-    secret: Obj  # its data only
+    secret: Obj | None  # its data only; None: not found
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,13 @@ async def test_another_secret_name_is_read_at_once() -> None:
     assert reads(kube) == 2
 
 
-async def test_a_missing_secret_is_looked_for_at_every_pass() -> None:
+async def test_a_missing_secret_is_looked_for_again_after_the_reread_time() -> None:
     op, kube = operator()
     assert await storage_secret(op, KEY, "s3") is None
     kube.put(secret("s3", "made"))
+    assert await storage_secret(op, KEY, "s3") is None
+    assert reads(kube) == 1
+    kept = op.secrets[KEY]
+    op.secrets[KEY] = replace(kept, read_at=kept.read_at - SECRET_REREAD)
     assert await storage_secret(op, KEY, "s3") == {"data": {"accessKeyId": "made"}}
     assert reads(kube) == 2
