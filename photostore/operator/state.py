@@ -120,8 +120,9 @@ class Operator:
     unconfirmed: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
-    # KEPT_KINDS children as the watch or the operator's own applies last showed them.
-    children: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    # KEPT_KINDS children as the watch or the operator's own applies last showed them;
+    # None: known not to be there (`note_absent`).
+    children: dict[Key, dict[tuple[str, str], Obj | None]] = field(default_factory=dict)
     selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
     managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
@@ -166,8 +167,17 @@ class Operator:
         else:
             self.children.setdefault(key, {})[child] = kept(obj)
 
+    def note_absent(self, key: Key, kind: str, name: str) -> None:
+        """This child is not there, and only the operator makes it: its own apply, seen by
+        the watch, is what will change that."""
+        self.children.setdefault(key, {})[(kind, name)] = None
+
     def kept_child(self, key: Key, kind: str, name: str) -> Obj | None:
         return self.children.get(key, {}).get((kind, name))
+
+    def knows_child(self, key: Key, kind: str, name: str) -> bool:
+        """Is the child kept, or known to be absent?"""
+        return (kind, name) in self.children.get(key, {})
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
         """The PhotoStorages a child belongs to: by its owner reference, and by what the last

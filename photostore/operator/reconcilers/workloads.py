@@ -45,7 +45,7 @@ class AppliedChildren:
     live: dict[tuple[str, str], Obj]
     errors: list[str]
     migration: MigrationState | None
-    found_existing: bool  # some child it applied was there already
+    created_only: bool  # it applied some children, and made every one of them
 
 
 async def full_pass(
@@ -74,8 +74,13 @@ async def full_pass(
         live, errors, migration = applied.live, applied.errors, applied.migration
         # A PhotoStorage whose spec never changed, and none of whose children was there
         # before this pass, has nothing switched off to look for.
-        fresh = ps.generation == 1 and not applied.found_existing
+        fresh = ps.generation == 1 and applied.created_only
         await delete_unwanted(op, body, ps, key, wanted, fresh=fresh)
+        if fresh:  # the Deployments a migration holds back are not there either
+            for obj in wanted:
+                child = (obj["kind"], obj["metadata"]["name"])
+                if obj["kind"] == "Deployment" and child not in live:
+                    op.note_absent(key, *child)
     except BaseException:
         op.end_pass(key, finished=False)  # the retry is a full pass anyway
         raise
@@ -109,11 +114,11 @@ async def kept_or_read(
     op: Operator, ps: PhotoStorage, api_version: str, kind: str, name: str
 ) -> Obj | None:
     key = (ps.namespace, ps.name)
-    obj = op.kept_child(key, kind, name)
-    if obj is None:
-        obj = await op.kube.get(api_version, kind, ps.namespace, name)
-        if obj is not None:
-            op.keep_child(key, obj)
+    if op.knows_child(key, kind, name):
+        return op.kept_child(key, kind, name)
+    obj = await op.kube.get(api_version, kind, ps.namespace, name)
+    if obj is not None:
+        op.keep_child(key, obj)
     return obj
 
 
@@ -136,7 +141,7 @@ async def apply_children(
     live: dict[tuple[str, str], Obj] = dict(known or {})  # children not applied this time
     errors: list[str] = []
     created: list[str] = []
-    found_existing = False
+    applied_count = existing_count = 0
     migration: MigrationState | None = None
     for number in numbers:
         wave = [o for o in wanted if wave_of(o["kind"]) == number]
@@ -162,7 +167,8 @@ async def apply_children(
             child = (obj["kind"], obj["metadata"]["name"])
             live[child] = result.obj
             op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
-            found_existing = found_existing or not result.created
+            applied_count += 1
+            existing_count += not result.created
             if result.created and child in before:
                 repaired.append(f"{what} was deleted; created again")
             elif result.created:
@@ -183,7 +189,7 @@ async def apply_children(
         await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
     for message in repaired:
         await op.events.record(body, recorder.NORMAL, reasons.DRIFT_REPAIRED, message)
-    return AppliedChildren(live, errors, migration, found_existing)
+    return AppliedChildren(live, errors, migration, applied_count > 0 and not existing_count)
 
 
 async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:

@@ -17,8 +17,8 @@ API_REF = ("apps/v1", "Deployment", "team", "photos-api")
 WORKLOAD_READS = {("apps", "deployments", "get"), ("batch", "cronjobs", "get")}
 
 
-async def reconciled(minimal_spec: Any) -> tuple[Operator, FakeKube]:
-    kube = FakeKube()
+async def reconciled(minimal_spec: Any, kube: FakeKube | None = None) -> tuple[Operator, FakeKube]:
+    kube = kube or FakeKube()
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
     kube.put(
         {
@@ -69,3 +69,24 @@ def test_only_the_kinds_status_is_read_from_are_kept() -> None:
     assert kept({"metadata": {"managedFields": fields, "uid": "x"}}) == {"metadata": {"uid": "x"}}
     op.forget(KEY)
     assert op.kept_child(KEY, "Deployment", "d") is None
+
+
+async def test_deployments_held_back_by_a_fresh_migration_are_not_read(
+    minimal_spec: Any,
+) -> None:
+    kube = FakeKube()
+    kube.apply_status["Job"] = {"active": 1}
+    op, kube = await reconciled(minimal_spec, kube)
+    await reconcile(op, KEY, full=False)
+    assert not any(k == "Deployment" for (_, k, _, _) in kube.objects)
+    assert ("apps", "deployments", "get") not in kube.calls
+
+
+async def test_deployments_held_back_after_a_restart_are_read(minimal_spec: Any) -> None:
+    """The children were there before this process: so may be the last template's pods."""
+    kube = FakeKube()
+    kube.apply_status["Job"] = {"active": 1}
+    _, kube = await reconciled(minimal_spec, kube)
+    op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
+    await reconcile(op, KEY)
+    assert kube.calls.count(("apps", "deployments", "get")) >= 2  # both, for status
