@@ -4,7 +4,11 @@ put back within a second instead of at the next resync.
 
 While kopf's peering pauses this process (another replica is active), no events reach these
 handlers; only retries and resyncs of keys queued before the pause can still run, and
-server-side apply under the one field manager makes such a pass harmless."""
+server-side apply under the one field manager makes such a pass harmless.
+
+The event handlers are coroutines: kopf runs a plain function in a thread of its executor,
+and these touch the work queue and the operator's state, which belong to the event loop
+(and a thread hop per event of a dozen watched kinds costs more CPU than the handler)."""
 
 from __future__ import annotations
 
@@ -99,7 +103,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def photostorage_event(
+async def photostorage_event(
     event: kopf.RawEvent, name: str, namespace: str | None, meta: kopf.Meta, memo: Any, **_: Any
 ) -> None:
     key = (namespace or "", name)
@@ -116,7 +120,7 @@ def photostorage_event(
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))
 
 
-def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+async def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     """A child changed: a full pass if it was deleted or drifted, else a status refresh if
     status is made of it (KEPT_KINDS). Every pod that starts changes the status of the
     ResourceQuota and a PodDisruptionBudget, and no status pass reads those.

@@ -34,25 +34,29 @@ def queued(memo: Any) -> dict[tuple[str, str], bool]:
     return {key: key in memo.queue._full for key in memo.queue._pending}
 
 
-def test_a_status_change_of_a_child_status_ignores_queues_nothing() -> None:
+async def test_a_status_change_of_a_child_status_ignores_queues_nothing() -> None:
     budget = child("PodDisruptionBudget", "photos-api")
     memo = memo_after_a_pass(budget)
-    child_event(event={"type": "MODIFIED", "object": {**budget, "status": {"x": 2}}}, memo=memo)
+    await child_event(
+        event={"type": "MODIFIED", "object": {**budget, "status": {"x": 2}}}, memo=memo
+    )
     assert queued(memo) == {}
 
 
-def test_a_status_change_of_a_deployment_queues_a_status_pass() -> None:
+async def test_a_status_change_of_a_deployment_queues_a_status_pass() -> None:
     api = child("Deployment", "photos-api")
     memo = memo_after_a_pass(api)
-    child_event(event={"type": "MODIFIED", "object": {**api, "status": {"ready": 1}}}, memo=memo)
+    await child_event(
+        event={"type": "MODIFIED", "object": {**api, "status": {"ready": 1}}}, memo=memo
+    )
     assert queued(memo) == {KEY: False}
 
 
-def test_drift_and_deletion_of_any_child_queue_a_full_pass() -> None:
+async def test_drift_and_deletion_of_any_child_queue_a_full_pass() -> None:
     budget = child("PodDisruptionBudget", "photos-api")
     memo = memo_after_a_pass(budget)
-    child_event(event={"type": "MODIFIED", "object": {**budget, "spec": {"a": 2}}}, memo=memo)
+    await child_event(event={"type": "MODIFIED", "object": {**budget, "spec": {"a": 2}}}, memo=memo)
     assert queued(memo) == {KEY: True}
     memo = memo_after_a_pass(budget)
-    child_event(event={"type": "DELETED", "object": budget}, memo=memo)
+    await child_event(event={"type": "DELETED", "object": budget}, memo=memo)
     assert queued(memo) == {KEY: True}
