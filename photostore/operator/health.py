@@ -131,17 +131,6 @@ def assess_deployment(deployment: Obj | None, pods: list[Obj] | None = None) -> 
     )
 
 
-def rollout_progress(deployment: Obj) -> tuple[int, ...]:
-    """What moves while a rollout goes on: the generations and the pod counts."""
-    status = deployment.get("status") or {}
-    counts = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-    return (
-        int(deployment.get("metadata", {}).get("generation", 0)),
-        int(status.get("observedGeneration", 0)),
-        *(int(status.get(name, 0)) for name in counts),
-    )
-
-
 def with_gpu_quota(health: WorkloadHealth, per_pod: int, quota_gpus: int) -> WorkloadHealth:
     """Name a GPU quota too small for the processors, even when the ReplicaSet's
     FailedCreate condition (which comes and goes between its retries) is not showing."""

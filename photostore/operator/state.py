@@ -88,15 +88,6 @@ class KeptManager:
     manager: str | None
 
 
-@dataclass(frozen=True)
-class Rollout:
-    """An unfinished rollout of one Deployment, as status passes saw it (`workloads`)."""
-
-    progress: tuple[int, ...]  # `health.rollout_progress`
-    since: float  # monotonic: when it was first seen at this progress
-    troubled: bool = False  # the last look at its pods found one that cannot start
-
-
 def _ignore(key: Key) -> None:
     return None
 
@@ -117,7 +108,6 @@ class Operator:
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
     secrets: dict[Key, KeptSecret] = field(default_factory=dict)
-    rollouts: dict[tuple[Key, str], Rollout] = field(default_factory=dict)  # by component
     # Per namespace: PhotoStorage events that may have changed who is in it, counted; and
     # the manager found by the last list. One int and one name per namespace ever seen.
     photostorage_changes: dict[str, int] = field(default_factory=dict)
@@ -158,8 +148,6 @@ class Operator:
         self.drifted.pop(key, None)
         self.children.pop(key, None)
         self.secrets.pop(key, None)
-        for rollout in [k for k in self.rollouts if k[0] == key]:
-            self.rollouts.pop(rollout)
 
     def note_photostorage(self, namespace: str, name: str, gone: bool) -> None:
         """A PhotoStorage event. One that may add a PhotoStorage to its namespace or take

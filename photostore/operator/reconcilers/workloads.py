@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from photostore.operator import reasons, recorder
 from photostore.operator.builders import build_children, unwanted
@@ -25,17 +25,15 @@ from photostore.operator.drift import differences
 from photostore.operator.health import (
     WorkloadHealth,
     assess_deployment,
-    rollout_progress,
 )
 from photostore.operator.kube import FIELD_MANAGER, ApiError, ApplyResult, Obj, applied_by
 from photostore.operator.migration import MigrationState, migration_state
 from photostore.operator.spec import PhotoStorage
-from photostore.operator.state import Applied, Operator, Rollout, fingerprint
+from photostore.operator.state import Applied, Operator, fingerprint
 from photostore.operator.status import selector
 from photostore.operator.workqueue import Key
 
 QUOTA_WAIT = 3.0
-ROLLOUT_STALL = 3.0  # seconds without progress before a rollout's pods are listed
 DISCOVERY_INTERVAL = 60.0
 HANDOVER_MANAGER = "photostore-operator-handover"
 
@@ -322,31 +320,9 @@ async def prune_old_migrations(op: Operator, ps: PhotoStorage, current: str) -> 
 async def assess_workload(
     op: Operator, ps: PhotoStorage, deployment: Obj | None, component: str
 ) -> WorkloadHealth:
-    """Health of a Deployment; its pods are listed only when the rollout is not done and
-    worth a look (`pods_worth_a_look`)."""
+    """Health of a Deployment; its pods are listed only when the rollout is not done."""
     health = assess_deployment(deployment)
-    rollout = ((ps.namespace, ps.name), component)
     if deployment is None or health.complete or health.problem_reason:
-        op.rollouts.pop(rollout, None)
-        return health
-    if not pods_worth_a_look(op, rollout, deployment):
         return health
     pods = await op.kube.list("v1", "Pod", ps.namespace, selector(selector_labels(ps, component)))
-    health = assess_deployment(deployment, pods)
-    op.rollouts[rollout] = replace(op.rollouts[rollout], troubled=bool(health.problem_reason))
-    return health
-
-
-def pods_worth_a_look(op: Operator, rollout: tuple[Key, str], deployment: Obj) -> bool:
-    """A rollout that moved within ROLLOUT_STALL seconds is going well: its pods are not
-    listed on every status pass it causes. They are once it stands still (the pass after
-    RESYNC_NOT_READY at the latest), and on every pass after a look found one of them
-    that cannot start, so that the problem is not lost while the counts move."""
-    now = time.monotonic()
-    progress = rollout_progress(deployment)
-    seen = op.rollouts.get(rollout)
-    if seen is None or seen.progress != progress:
-        troubled = seen is not None and seen.troubled
-        op.rollouts[rollout] = Rollout(progress, now, troubled)
-        return troubled
-    return seen.troubled or now - seen.since >= ROLLOUT_STALL
+    return assess_deployment(deployment, pods)

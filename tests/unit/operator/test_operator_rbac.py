@@ -8,7 +8,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from fake_kube import FakeKube
 
@@ -19,7 +18,6 @@ from photostore.operator.finalizers import TOPICS_FINALIZER
 from photostore.operator.metrics import OperatorMetrics
 from photostore.operator.rbac import KOPF_RULES, cluster_role, grants
 from photostore.operator.reconcile import reconcile
-from photostore.operator.reconcilers import workloads
 from photostore.operator.spec import parse
 from photostore.operator.state import Operator
 
@@ -60,10 +58,7 @@ def full_spec(minimal_spec: Any) -> dict[str, Any]:
     )
 
 
-async def test_reconcile_uses_exactly_the_registered_verbs(
-    minimal_spec: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(workloads, "ROLLOUT_STALL", 0.0)  # the pods of a rollout: a look soon
+async def test_reconcile_uses_exactly_the_registered_verbs(minimal_spec: Any) -> None:
     kube = FakeKube(served=True)
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
     spec = full_spec(minimal_spec)
