@@ -27,7 +27,7 @@ from photostore.operator.reconcile import reconcile
 from photostore.operator.selection import parse_selector, selects
 from photostore.operator.settings import OperatorSettings
 from photostore.operator.spec import GROUP, PLURAL, VERSION
-from photostore.operator.state import KEPT_KINDS, Operator
+from photostore.operator.state import Operator
 from photostore.operator.workqueue import WorkQueue
 
 PEERING_NAME = "photostore-operator"
@@ -122,8 +122,9 @@ async def photostorage_event(
 
 async def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
     """A child changed: a full pass if it was deleted or drifted, else a status refresh if
-    status is made of it (KEPT_KINDS). Every pod that starts changes the status of the
-    ResourceQuota and a PodDisruptionBudget, and no status pass reads those.
+    status is made of it (KEPT_KINDS) and it is not as the operator holds it already.
+    Every pod that starts changes the status of the ResourceQuota and a
+    PodDisruptionBudget, and no status pass reads those.
 
     Children are watched without a label filter: a child whose managed-by label or owner
     reference someone removed must still reach its PhotoStorage, to be repaired at once."""
@@ -133,12 +134,12 @@ async def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
         if operator.selector and key not in operator.managed:
             continue  # another operator's PhotoStorage
         deleted = event["type"] == "DELETED"
-        operator.keep_child(key, obj, deleted=deleted)
+        news = operator.keep_child(key, obj, deleted=deleted)
         drifted = not deleted and operator.child_changed(key, obj)
         if drifted:
             operator.note_drift(key, obj)
-        elif not deleted and obj.get("kind") not in KEPT_KINDS:
-            continue  # news of its status (or our own apply seen again): status ignores it
+        elif not (deleted or news):
+            continue  # our own apply seen again, or a status that status is not made of
         memo.queue.add(key, full=deleted or drifted)
 
 

@@ -156,16 +156,21 @@ class Operator:
         if gone or kept is None or name not in kept.names:
             self.photostorage_changes[namespace] = self.photostorage_changes.get(namespace, 0) + 1
 
-    def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> None:
+    def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> bool:
         """Note the latest state of a child seen by the watch or returned by an apply; a
-        child of a kind status is not read from is not kept."""
+        child of a kind status is not read from is not kept. Returns whether it is news to
+        status: a kept kind's child other than as kept (an apply's answer seen again through
+        the watch is not)."""
         if obj.get("kind") not in KEPT_KINDS:
-            return
+            return False
         child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
         if deleted:
             self.children.get(key, {}).pop(child, None)
-        else:
-            self.children.setdefault(key, {})[child] = kept(obj)
+            return True
+        held = self.children.get(key, {}).get(child)
+        self.children.setdefault(key, {})[child] = kept(obj)
+        version = obj.get("metadata", {}).get("resourceVersion")
+        return held is None or held["metadata"].get("resourceVersion") != version
 
     def note_absent(self, key: Key, kind: str, name: str) -> None:
         """This child is not there, and only the operator makes it: its own apply, seen by

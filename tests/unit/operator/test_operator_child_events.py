@@ -60,3 +60,16 @@ async def test_drift_and_deletion_of_any_child_queue_a_full_pass() -> None:
     memo = memo_after_a_pass(budget)
     await child_event(event={"type": "DELETED", "object": budget}, memo=memo)
     assert queued(memo) == {KEY: True}
+
+
+async def test_an_apply_answer_seen_again_through_the_watch_queues_nothing() -> None:
+    api = child("Deployment", "photos-api", status={"ready": 0})
+    api["metadata"]["resourceVersion"] = "5"
+    memo = memo_after_a_pass(api)
+    memo.operator.keep_child(KEY, api)  # what the apply answered
+    await child_event(event={"type": "MODIFIED", "object": api}, memo=memo)
+    assert queued(memo) == {}
+    later = {**api, "metadata": {**api["metadata"], "resourceVersion": "6"}}
+    await child_event(event={"type": "MODIFIED", "object": {**later, "status": {"ready": 1}}},
+                      memo=memo)  # fmt: skip
+    assert queued(memo) == {KEY: False}
