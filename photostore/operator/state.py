@@ -88,6 +88,16 @@ class KeptManager:
     manager: str | None
 
 
+@dataclass(frozen=True)
+class KeptJobs:
+    """The backup and verification Jobs of one PhotoStorage as last listed
+    (`reconcilers.backup`)."""
+
+    signature: str
+    listed_at: float  # monotonic
+    jobs: list[Obj]
+
+
 def _ignore(key: Key) -> None:
     return None
 
@@ -108,6 +118,7 @@ class Operator:
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
     secrets: dict[Key, KeptSecret] = field(default_factory=dict)
+    backup_jobs: dict[Key, KeptJobs] = field(default_factory=dict)
     # Per namespace: PhotoStorage events that may have changed who is in it, counted; and
     # the manager found by the last list. One int and one name per namespace ever seen.
     photostorage_changes: dict[str, int] = field(default_factory=dict)
@@ -148,6 +159,7 @@ class Operator:
         self.drifted.pop(key, None)
         self.children.pop(key, None)
         self.secrets.pop(key, None)
+        self.backup_jobs.pop(key, None)
 
     def note_photostorage(self, namespace: str, name: str, gone: bool) -> None:
         """A PhotoStorage event. One that may add a PhotoStorage to its namespace or take

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fake_kube import FakeKube
@@ -104,3 +105,29 @@ async def test_backup_and_verification_jobs_are_read_in_one_list(minimal_spec: A
 def test_a_set_based_selector_keeps_the_other_labels() -> None:
     found = selector_any_of({"app": "p", "component": "backup"}, "component", ["backup", "verify"])
     assert found == "app=p,component in (backup,verify)"
+
+
+async def test_backup_jobs_are_listed_again_only_when_what_makes_them_changed(
+    minimal_spec: Any,
+) -> None:
+    op, kube = operator()
+    obj = body(minimal_spec)
+    cronjob = {"kind": "CronJob", "metadata": {"name": "photos-backup", "resourceVersion": "1"}}
+    op.keep_child(KEY, cronjob)
+
+    def lists() -> int:
+        return kube.calls.count(("batch", "jobs", "list"))
+
+    await backup.backups(op, obj, parse(obj), None)
+    await backup.backups(op, obj, parse(obj), None)
+    assert lists() == 1
+    op.keep_child(KEY, {**cronjob, "metadata": {**cronjob["metadata"], "resourceVersion": "2"}})
+    await backup.backups(op, obj, parse(obj), None)  # it started or ended a Job
+    assert lists() == 2
+    obj["metadata"]["annotations"] = {"nudge": "1"}
+    await backup.backups(op, obj, parse(obj), None)
+    assert lists() == 3
+    held = op.backup_jobs[KEY]
+    op.backup_jobs[KEY] = replace(held, listed_at=held.listed_at - backup.JOBS_RELIST)
+    await backup.backups(op, obj, parse(obj), None)  # a Job made by hand shows up in time
+    assert lists() == 4
