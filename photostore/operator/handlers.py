@@ -31,7 +31,6 @@ from photostore.operator.state import Operator
 from photostore.operator.workqueue import WorkQueue
 
 PEERING_NAME = "photostore-operator"
-STATUS_SETTLE = 0.5  # seconds a child's status news waits for more before its status pass
 DEFAULT_PEERING = "default"  # kopf's name when none is given
 
 
@@ -141,10 +140,7 @@ async def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
             operator.note_drift(key, obj)
         elif not (deleted or news):
             continue  # our own apply seen again, or a status that status is not made of
-        if deleted or drifted:
-            memo.queue.add(key, full=True)
-        else:  # a rollout's or a Job's counts come in bursts: one pass for each burst
-            memo.queue.add_within(key, STATUS_SETTLE)
+        memo.queue.add(key, full=deleted or drifted)
 
 
 for _kind in WATCHED_CHILDREN:

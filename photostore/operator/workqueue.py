@@ -81,17 +81,6 @@ class WorkQueue:
         loop = asyncio.get_running_loop()
         self._timers[key] = loop.call_later(delay, self._fire, key, full)
 
-    def add_within(self, key: Key, delay: float) -> None:
-        """A status pass over `key` within `delay` seconds: what else comes for it meanwhile
-        joins that pass. A pass queued already, or a timer due sooner, is enough."""
-        if key in self._pending:
-            return
-        timer = self._timers.get(key)
-        loop = asyncio.get_running_loop()
-        if timer is not None and timer.when() <= loop.time() + delay:
-            return
-        self.add_after(key, delay, full=False)
-
     def forget(self, key: Key) -> None:
         """The object is gone: drop its timer, backoff and any coalesced rerun."""
         timer = self._timers.pop(key, None)

@@ -31,9 +31,7 @@ def memo_after_a_pass(*children: dict[str, Any]) -> Any:
 
 
 def queued(memo: Any) -> dict[tuple[str, str], bool]:
-    """Key -> full pass, for what is queued now or on a timer (status news, which settles)."""
-    found = {key: key in memo.queue._full for key in memo.queue._pending}
-    return {**{key: False for key in memo.queue._timers}, **found}
+    return {key: key in memo.queue._full for key in memo.queue._pending}
 
 
 async def test_a_status_change_of_a_child_status_ignores_queues_nothing() -> None:

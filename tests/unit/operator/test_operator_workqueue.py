@@ -155,23 +155,3 @@ async def test_a_short_look_again_can_be_a_status_refresh() -> None:
     await passes.until(2)
     await queue.stop()
     assert passes.seen == [True, False]
-
-
-async def test_status_news_within_the_settle_time_joins_one_pass() -> None:
-    calls = Passes()
-
-    async def work(key: Key, full: bool) -> None:
-        await calls.record((key, full))
-
-    queue = WorkQueue(work, workers=2)
-    queue.start()
-    for _ in range(5):
-        queue.add_within(KEY, 0.1)
-        await asyncio.sleep(0.01)
-    await calls.until(1)
-    await asyncio.sleep(0.15)  # room for a wrong second pass to show up
-    queue.add_after(KEY, 0.05)  # a timer due sooner stays
-    queue.add_within(KEY, 5.0)
-    await calls.until(2)
-    await queue.stop()
-    assert calls.seen == [(KEY, False), (KEY, True)]
