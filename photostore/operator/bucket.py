@@ -11,6 +11,7 @@ API uses. Blocking boto3 calls, run in the background (`background`).
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,8 +22,9 @@ from photostore.operator import reasons
 from photostore.operator.background import check_in_background, stop_check
 from photostore.operator.builders.common import digest
 from photostore.operator.conditions import Finding
+from photostore.operator.kube import Obj
 from photostore.operator.spec import PhotoStorage
-from photostore.operator.state import Operator
+from photostore.operator.state import KeptSecret, Operator
 from photostore.operator.workqueue import Key
 from photostore.storage import create_s3_client
 
@@ -31,6 +33,7 @@ RULE_ID = "photostore-originals-to-colder-classes"
 ORIGINALS_PREFIX = "originals/"
 NOT_IMPLEMENTED = {"NotImplemented", "501"}
 REPLICATION_RULE_PREFIX = "photostore-to-"
+SECRET_REREAD = 60.0  # seconds, as a failed check's RETRY
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,27 @@ def _decoded(secret: dict[str, Any], key: str) -> str:
     return base64.b64decode((secret.get("data") or {}).get(key, "")).decode()
 
 
+async def storage_secret(op: Operator, key: Key, name: str) -> Obj | None:
+    """The storage Secret (None: there is none), read again only once SECRET_REREAD has
+    passed: every status pass asks for it, and a key rotation, or a missing Secret made at
+    last, is still seen within that time, as a failed check is retried (`background`)."""
+    now = time.monotonic()
+    kept = op.secrets.get(key)
+    if kept is not None and kept.name == name and now - kept.read_at < SECRET_REREAD:
+        return kept.secret
+    secret = await op.kube.get("v1", "Secret", key[0], name)
+    data = None if secret is None else {"data": secret.get("data") or {}}
+    op.secrets[key] = KeptSecret(name, now, data)
+    return data
+
+
 async def check_bucket(op: Operator, key: Key, ps: PhotoStorage) -> Finding | None:
     """The StorageReady finding; the check runs in the background. None until the first."""
     storage = ps.spec.storage
     if not storage.manage_bucket:
         stop_check(op, key, "bucket")
         return None
-    secret = await op.kube.get("v1", "Secret", ps.namespace, storage.secret_name)
+    secret = await storage_secret(op, key, storage.secret_name)
     if secret is None:
         stop_check(op, key, "bucket")
         message = f"Secret {storage.secret_name} (spec.storage.secretName) not found"

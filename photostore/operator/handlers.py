@@ -4,7 +4,11 @@ put back within a second instead of at the next resync.
 
 While kopf's peering pauses this process (another replica is active), no events reach these
 handlers; only retries and resyncs of keys queued before the pause can still run, and
-server-side apply under the one field manager makes such a pass harmless."""
+server-side apply under the one field manager makes such a pass harmless.
+
+The event handlers are coroutines: kopf runs a plain function in a thread of its executor,
+and these touch the work queue and the operator's state, which belong to the event loop
+(and a thread hop per event of a dozen watched kinds costs more CPU than the handler)."""
 
 from __future__ import annotations
 
@@ -99,11 +103,13 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def photostorage_event(
+async def photostorage_event(
     event: kopf.RawEvent, name: str, namespace: str | None, meta: kopf.Meta, memo: Any, **_: Any
 ) -> None:
     key = (namespace or "", name)
     operator: Operator = memo.operator
+    gone = event["type"] == "DELETED" or bool(meta.get("deletionTimestamp"))
+    operator.note_photostorage(key[0], name, gone)  # every one counts, ours or not
     if event["type"] == "DELETED" or not selects(operator.selector, meta.get("labels")):
         memo.queue.forget(key)  # gone, or no longer ours (another operator's labels)
         operator.forget(key)
@@ -114,8 +120,11 @@ def photostorage_event(
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))
 
 
-def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
-    """A child changed: a full pass if it was deleted or drifted, else a status refresh.
+async def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+    """A child changed: a full pass if it was deleted or drifted, else a status refresh if
+    status is made of it (KEPT_KINDS) and it is not as the operator holds it already.
+    Every pod that starts changes the status of the ResourceQuota and a
+    PodDisruptionBudget, and no status pass reads those.
 
     Children are watched without a label filter: a child whose managed-by label or owner
     reference someone removed must still reach its PhotoStorage, to be repaired at once."""
@@ -125,9 +134,12 @@ def child_event(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
         if operator.selector and key not in operator.managed:
             continue  # another operator's PhotoStorage
         deleted = event["type"] == "DELETED"
+        news = operator.keep_child(key, obj, deleted=deleted)
         drifted = not deleted and operator.child_changed(key, obj)
         if drifted:
             operator.note_drift(key, obj)
+        elif not (deleted or news):
+            continue  # our own apply seen again, or a status that status is not made of
         memo.queue.add(key, full=deleted or drifted)
 
 

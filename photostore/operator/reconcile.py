@@ -25,8 +25,9 @@ from photostore.operator.health import (
     with_gpu_quota,
     with_min_replicas,
 )
-from photostore.operator.namespace_owner import manager_of, refused
+from photostore.operator.namespace_owner import refused
 from photostore.operator.reconcilers import backup, kafka, reporting, workloads
+from photostore.operator.reconcilers.namespace import namespace_manager
 from photostore.operator.spec import KIND, parse
 from photostore.operator.state import Operator
 from photostore.operator.status import Observed, build_status
@@ -72,7 +73,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
     patch = finalizer_patch(body, wants_topic_finalizer(ps))
     if patch is not None:
         body = await op.kube.patch(PHOTOSTORAGE.api_version, KIND, namespace, name, patch)
-    manager = manager_of(await op.kube.list(PHOTOSTORAGE.api_version, KIND, namespace))
+    manager = await namespace_manager(op, key)
     if manager not in (None, name):
         previous = (body.get("status") or {}).get("conditions") or []
         found = refused(namespace, str(manager))

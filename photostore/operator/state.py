@@ -32,6 +32,18 @@ def fingerprint(obj: Mapping[str, Any]) -> str:
     return digest(shape)
 
 
+# The children that status is read from: the Deployments, the backup CronJob and the
+# migration Job. Their latest state comes with every watch event, so it is kept rather than
+# read again on each status pass.
+KEPT_KINDS = frozenset({"Deployment", "CronJob", "Job"})
+
+
+def kept(obj: Mapping[str, Any]) -> Obj:
+    """A child as it is kept: without its managedFields, which are large and not read."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": meta}
+
+
 @dataclass
 class Applied:
     """What the last full pass over one PhotoStorage applied."""
@@ -58,6 +70,34 @@ class BackgroundCheck:
     finding: Finding | None = None
 
 
+@dataclass(frozen=True)
+class KeptSecret:
+    """The storage Secret of one PhotoStorage as last read (`bucket.storage_secret`)."""
+
+    name: str
+    read_at: float  # monotonic
+    secret: Obj | None  # its data only; None: not found
+
+
+@dataclass(frozen=True)
+class KeptManager:
+    """Who manages a namespace, from one list of its PhotoStorages (`reconcilers.namespace`)."""
+
+    changes: int  # `Operator.photostorage_changes` of the namespace just before that list
+    names: frozenset[str]  # the PhotoStorages it showed
+    manager: str | None
+
+
+@dataclass(frozen=True)
+class KeptJobs:
+    """The backup and verification Jobs of one PhotoStorage as last listed
+    (`reconcilers.backup`)."""
+
+    signature: str
+    listed_at: float  # monotonic
+    jobs: list[Obj]
+
+
 def _ignore(key: Key) -> None:
     return None
 
@@ -77,6 +117,12 @@ class Operator:
     scale_decisions: dict[Key, ScaleDecision] = field(default_factory=dict)
     service_monitors: tuple[float, bool] = (float("-inf"), False)  # (asked at, served)
     checks: dict[tuple[Key, str], BackgroundCheck] = field(default_factory=dict)
+    secrets: dict[Key, KeptSecret] = field(default_factory=dict)
+    backup_jobs: dict[Key, KeptJobs] = field(default_factory=dict)
+    # Per namespace: PhotoStorage events that may have changed who is in it, counted; and
+    # the manager found by the last list. One int and one name per namespace ever seen.
+    photostorage_changes: dict[str, int] = field(default_factory=dict)
+    managers: dict[str, KeptManager] = field(default_factory=dict)
     # Children as the applies of a full pass still under way returned them: the watch
     # shows each of our own writes back to us, and those are not drift.
     applying: dict[Key, dict[tuple[str, str], str]] = field(default_factory=dict)
@@ -85,6 +131,9 @@ class Operator:
     unconfirmed: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
     # Children seen changed by someone else since the last full pass, as they were seen.
     drifted: dict[Key, dict[tuple[str, str], Obj]] = field(default_factory=dict)
+    # KEPT_KINDS children as the watch or the operator's own applies last showed them;
+    # None: known not to be there (`note_absent`).
+    children: dict[Key, dict[tuple[str, str], Obj | None]] = field(default_factory=dict)
     selector: dict[str, str] = field(default_factory=dict)  # labels of the ones it manages
     managed: set[Key] = field(default_factory=set)  # seen, and matching `selector`
     notify: Callable[[Key], None] = _ignore  # look at a key again (status only), set at startup
@@ -108,6 +157,44 @@ class Operator:
         self.applying.pop(key, None)
         self.unconfirmed.pop(key, None)
         self.drifted.pop(key, None)
+        self.children.pop(key, None)
+        self.secrets.pop(key, None)
+        self.backup_jobs.pop(key, None)
+
+    def note_photostorage(self, namespace: str, name: str, gone: bool) -> None:
+        """A PhotoStorage event. One that may add a PhotoStorage to its namespace or take
+        one away makes the namespace's kept manager stale: its next pass lists again."""
+        kept = self.managers.get(namespace)
+        if gone or kept is None or name not in kept.names:
+            self.photostorage_changes[namespace] = self.photostorage_changes.get(namespace, 0) + 1
+
+    def keep_child(self, key: Key, obj: Mapping[str, Any], deleted: bool = False) -> bool:
+        """Note the latest state of a child seen by the watch or returned by an apply; a
+        child of a kind status is not read from is not kept. Returns whether it is news to
+        status: a kept kind's child other than as kept (an apply's answer seen again through
+        the watch is not)."""
+        if obj.get("kind") not in KEPT_KINDS:
+            return False
+        child = (obj.get("kind", ""), obj.get("metadata", {}).get("name", ""))
+        if deleted:
+            self.children.get(key, {}).pop(child, None)
+            return True
+        held = self.children.get(key, {}).get(child)
+        self.children.setdefault(key, {})[child] = kept(obj)
+        version = obj.get("metadata", {}).get("resourceVersion")
+        return held is None or held["metadata"].get("resourceVersion") != version
+
+    def note_absent(self, key: Key, kind: str, name: str) -> None:
+        """This child is not there, and only the operator makes it: its own apply, seen by
+        the watch, is what will change that."""
+        self.children.setdefault(key, {})[(kind, name)] = None
+
+    def kept_child(self, key: Key, kind: str, name: str) -> Obj | None:
+        return self.children.get(key, {}).get((kind, name))
+
+    def knows_child(self, key: Key, kind: str, name: str) -> bool:
+        """Is the child kept, or known to be absent?"""
+        return (kind, name) in self.children.get(key, {})
 
     def owners_of(self, obj: Mapping[str, Any]) -> set[Key]:
         """The PhotoStorages a child belongs to: by its owner reference, and by what the last

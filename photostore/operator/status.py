@@ -39,6 +39,12 @@ def selector(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
 
+def selector_any_of(labels: dict[str, str], key: str, values: list[str]) -> str:
+    """`labels` with `key` set-based: one list that returns what len(values) lists would."""
+    terms = [f"{k}={v}" for k, v in labels.items() if k != key]
+    return ",".join([*terms, f"{key} in ({','.join(values)})"])
+
+
 def _workload(ps: PhotoStorage, health: WorkloadHealth, component: str) -> Obj:
     return {
         "replicas": health.replicas,

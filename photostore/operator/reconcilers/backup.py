@@ -3,12 +3,13 @@ conditions from the backup and verification Jobs."""
 
 from __future__ import annotations
 
-import asyncio
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from photostore.operator import reasons, recorder
 from photostore.operator.backups import BackupReport, assess
-from photostore.operator.builders.common import selector_labels
+from photostore.operator.builders.common import COMPONENT_LABEL, digest, selector_labels
 from photostore.operator.builders.jobs import (
     BACKUP_COMPONENT,
     BACKUP_NOW_ANNOTATION,
@@ -17,8 +18,10 @@ from photostore.operator.builders.jobs import (
 )
 from photostore.operator.kube import ApiError, Obj
 from photostore.operator.spec import PhotoStorage
-from photostore.operator.state import Operator
-from photostore.operator.status import selector
+from photostore.operator.state import KeptJobs, Operator, kept
+from photostore.operator.status import selector_any_of
+
+JOBS_RELIST = 60.0  # seconds; a Job made by hand is seen within this
 
 
 async def backups(
@@ -42,13 +45,47 @@ async def backups(
         )
         await op.events.record(body, recorder.NORMAL, reasons.BACKUP_REQUESTED, message)
         previous["lastRequest"] = request
-    backups, verifications = await asyncio.gather(
-        op.kube.list(
-            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, BACKUP_COMPONENT))
-        ),
-        op.kube.list(
-            "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, VERIFY_COMPONENT))
-        ),
-    )
+    jobs = await backup_jobs(op, body, ps)
+    backups, verifications = split_by_component(jobs, BACKUP_COMPONENT, VERIFY_COMPONENT)
     since = ((cronjob or body)["metadata"]).get("creationTimestamp", "")
     return assess(ps, cronjob, backups, verifications, previous, datetime.now(UTC), since)
+
+
+async def backup_jobs(op: Operator, body: Obj, ps: PhotoStorage) -> list[Obj]:
+    """The backup and verification Jobs, listed again only when what makes them may have
+    made or ended one (`jobs_signature`), or JOBS_RELIST after the last list: the Jobs the
+    CronJobs make are not the PhotoStorage's, so no event of theirs reaches the operator."""
+    key = (ps.namespace, ps.name)
+    signature = jobs_signature(body, op.children.get(key, {}))
+    now = time.monotonic()
+    held = op.backup_jobs.get(key)
+    if held is not None and held.signature == signature and now - held.listed_at < JOBS_RELIST:
+        return held.jobs
+    jobs = await op.kube.list("batch/v1", "Job", ps.namespace, backup_jobs_selector(ps))
+    op.backup_jobs[key] = KeptJobs(signature, now, [kept(job) for job in jobs])
+    return op.backup_jobs[key].jobs
+
+
+def jobs_signature(body: Obj, children: Mapping[tuple[str, str], Obj | None]) -> str:
+    """What changes when a backup Job may have started or ended: the CronJobs' status (their
+    active Jobs, last schedule and success), the PhotoStorage's Jobs (backup-now), its
+    annotations (a backup-now request, or an SRE's nudge) and its generation."""
+    versions = sorted(
+        (kind, name, (obj or {}).get("metadata", {}).get("resourceVersion", ""))
+        for (kind, name), obj in children.items()
+        if kind in ("CronJob", "Job")
+    )
+    meta = body["metadata"]
+    return digest([versions, meta.get("annotations") or {}, meta.get("generation", 0)])
+
+
+def backup_jobs_selector(ps: PhotoStorage) -> str:
+    """The backup and the verification Jobs of `ps`, in one list."""
+    labels = selector_labels(ps, BACKUP_COMPONENT)
+    return selector_any_of(labels, COMPONENT_LABEL, [BACKUP_COMPONENT, VERIFY_COMPONENT])
+
+
+def split_by_component(jobs: list[Obj], *components: str) -> list[list[Obj]]:
+    """`jobs` grouped by their component label, one list per component asked for."""
+    found = [job["metadata"].get("labels", {}).get(COMPONENT_LABEL) for job in jobs]
+    return [[job for job, c in zip(jobs, found, strict=True) if c == want] for want in components]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from photostore.operator import reasons, recorder
 from photostore.operator.builders import build_children, unwanted
@@ -37,6 +38,16 @@ DISCOVERY_INTERVAL = 60.0
 HANDOVER_MANAGER = "photostore-operator-handover"
 
 
+@dataclass(frozen=True)
+class AppliedChildren:
+    """What `apply_children` found."""
+
+    live: dict[tuple[str, str], Obj]
+    errors: list[str]
+    migration: MigrationState | None
+    created_only: bool  # it applied some children, and made every one of them
+
+
 async def full_pass(
     op: Operator,
     key: Key,
@@ -59,8 +70,17 @@ async def full_pass(
         wanted = [o for o in wanted if wave_of(o["kind"]) >= AFTER_MIGRATION]
     op.begin_pass(key)
     try:
-        live, errors, migration = await apply_children(op, key, body, ps, wanted, known)
-        await delete_unwanted(op, body, ps, key, wanted)
+        applied = await apply_children(op, key, body, ps, wanted, known)
+        live, errors, migration = applied.live, applied.errors, applied.migration
+        # A PhotoStorage whose spec never changed, and none of whose children was there
+        # before this pass, has nothing switched off to look for.
+        fresh = ps.generation == 1 and applied.created_only
+        await delete_unwanted(op, body, ps, key, wanted, fresh=fresh)
+        if fresh:  # the Deployments a migration holds back are not there either
+            for obj in wanted:
+                child = (obj["kind"], obj["metadata"]["name"])
+                if obj["kind"] == "Deployment" and child not in live:
+                    op.note_absent(key, *child)
     except BaseException:
         op.end_pass(key, finished=False)  # the retry is a full pass anyway
         raise
@@ -79,14 +99,27 @@ async def full_pass(
 
 
 async def read_workloads(op: Operator, ps: PhotoStorage) -> dict[tuple[str, str], Obj]:
-    """The children that status is made of, read fresh."""
+    """The children that status is made of: as the watch last showed them, or read when the
+    watch has not shown them yet."""
     wanted = [
         ("apps/v1", "Deployment", child_name(ps, API)),
         ("apps/v1", "Deployment", child_name(ps, PROCESSOR)),
         ("batch/v1", "CronJob", child_name(ps, BACKUP_COMPONENT)),
     ]
-    found = await asyncio.gather(*(op.kube.get(v, k, ps.namespace, n) for v, k, n in wanted))
+    found = await asyncio.gather(*(kept_or_read(op, ps, *ref) for ref in wanted))
     return {(k, n): obj for (_, k, n), obj in zip(wanted, found, strict=True) if obj is not None}
+
+
+async def kept_or_read(
+    op: Operator, ps: PhotoStorage, api_version: str, kind: str, name: str
+) -> Obj | None:
+    key = (ps.namespace, ps.name)
+    if op.knows_child(key, kind, name):
+        return op.kept_child(key, kind, name)
+    obj = await op.kube.get(api_version, kind, ps.namespace, name)
+    if obj is not None:
+        op.keep_child(key, obj)
+    return obj
 
 
 async def apply_children(
@@ -96,7 +129,7 @@ async def apply_children(
     ps: PhotoStorage,
     wanted: list[Obj],
     known: dict[tuple[str, str], Obj] | None = None,
-) -> tuple[dict[tuple[str, str], Obj], list[str], MigrationState | None]:
+) -> AppliedChildren:
     """Apply every child wave by wave: guard rails and config first, then the rest only once
     they are all in place, and the Deployments only once their schema migration succeeded.
     Return live objects, errors and the migration's state. Repairs of what someone changed
@@ -108,6 +141,7 @@ async def apply_children(
     live: dict[tuple[str, str], Obj] = dict(known or {})  # children not applied this time
     errors: list[str] = []
     created: list[str] = []
+    applied_count = existing_count = 0
     migration: MigrationState | None = None
     for number in numbers:
         wave = [o for o in wanted if wave_of(o["kind"]) == number]
@@ -133,6 +167,8 @@ async def apply_children(
             child = (obj["kind"], obj["metadata"]["name"])
             live[child] = result.obj
             op.metrics.applies.labels(kind=obj["kind"], created=str(result.created)).inc()
+            applied_count += 1
+            existing_count += not result.created
             if result.created and child in before:
                 repaired.append(f"{what} was deleted; created again")
             elif result.created:
@@ -147,12 +183,13 @@ async def apply_children(
                         op, ps, result.obj
                     )
                     op.note_applied(key, live[("Deployment", child_name(ps, API))])
+                    op.keep_child(key, live[("Deployment", child_name(ps, API))])
     if created:  # one Event per pass, not one per child: a first apply creates a dozen
         message = "Created " + ", ".join(created)
         await op.events.record(body, recorder.NORMAL, reasons.CREATED, message)
     for message in repaired:
         await op.events.record(body, recorder.NORMAL, reasons.DRIFT_REPAIRED, message)
-    return live, errors, migration
+    return AppliedChildren(live, errors, migration, applied_count > 0 and not existing_count)
 
 
 async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
@@ -160,16 +197,21 @@ async def apply(op: Operator, key: Key, obj: Obj) -> ApplyResult:
     again, maybe before the rest of its wave is applied, and that is not drift."""
     result = await op.kube.apply(obj)
     op.note_applied(key, result.obj)
+    op.keep_child(key, result.obj)
     return result
 
 
 async def migration_job(op: Operator, ps: PhotoStorage) -> Obj | None:
-    """The migration Job of the current pod template, if it is there. Listed by its labels:
-    the operator's role has no `get` on Jobs, and needs none elsewhere."""
+    """The migration Job of the current pod template, if it is there: as the watch last showed
+    it, else listed by its labels (the operator's role has no `get` on Jobs, and needs none
+    elsewhere)."""
+    name = migration_name(ps)
+    job = op.kept_child((ps.namespace, ps.name), "Job", name)
+    if job is not None:
+        return job
     jobs = await op.kube.list(
         "batch/v1", "Job", ps.namespace, selector(selector_labels(ps, MIGRATION_COMPONENT))
     )
-    name = migration_name(ps)
     return next((job for job in jobs if job["metadata"]["name"] == name), None)
 
 
@@ -234,10 +276,14 @@ async def quota_counted(op: Operator, ps: PhotoStorage, quota: Obj | None) -> No
 
 
 async def delete_unwanted(
-    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj]
+    op: Operator, body: Obj, ps: PhotoStorage, key: Key, wanted: list[Obj], fresh: bool = False
 ) -> None:
-    """Remove children a spec change switched off; once per generation is enough."""
+    """Remove children a spec change switched off; once per generation is enough, and a
+    `fresh` PhotoStorage (see `full_pass`) needs no look at all."""
     if op.pruned_generation.get(key) == ps.generation:
+        return
+    if fresh:
+        op.pruned_generation[key] = ps.generation
         return
     refs = [
         ref

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from typing import Any
 
 from photostore.operator.children import PLURALS
@@ -26,6 +27,21 @@ def _merge(target: Obj, patch: Obj) -> None:
             _merge(target[key], value)
         else:
             target[key] = value
+
+
+def _matches(label_selector: str, labels: dict[str, str]) -> bool:
+    """Equality terms (`k=v`) and set-based ones (`k in (a,b)`), as the apiserver reads them."""
+    terms = re.findall(r"[^,(]+(?:\([^)]*\))?", label_selector)
+    for term in (t.strip() for t in terms if t.strip()):
+        if " in (" in term:
+            key, values = term.split(" in (", 1)
+            if labels.get(key.strip()) not in {v.strip() for v in values.rstrip(")").split(",")}:
+                return False
+        else:
+            key, value = term.split("=", 1)
+            if labels.get(key) != value:
+                return False
+    return True
 
 
 class FakeKube:
@@ -78,12 +94,11 @@ class FakeKube:
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[Obj]:
         self._record(api_version, kind, "list")
-        wanted = dict(p.split("=", 1) for p in label_selector.split(",") if p)
         return [
             copy.deepcopy(o)
             for (v, k, ns, _), o in self.objects.items()
             if (v, k, ns) == (api_version, kind, namespace or "")
-            and wanted.items() <= (o["metadata"].get("labels") or {}).items()
+            and _matches(label_selector, o["metadata"].get("labels") or {})
         ]
 
     async def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> bool:

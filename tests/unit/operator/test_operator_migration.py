@@ -93,6 +93,7 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
     kube.apply_status["Job"] = {"succeeded": 1}
     job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
     kube.objects[job_ref]["status"] = {"succeeded": 1}  # as the Job controller writes it
+    op.keep_child(("team", "photos"), kube.objects[job_ref])  # and as the watch shows it
     kube.calls.clear()
     await reconcile(op, ("team", "photos"), full=False)  # a status-only nudge looks again
     kinds = {k for (_, k, _, _) in kube.objects}
@@ -104,7 +105,7 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
 
 async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_spec: Any) -> None:
     """Every status change of a child (the quota counted, the Job's pod started) nudges the
-    PhotoStorage while its Job runs; each is one read of the Job, not a pass of applies."""
+    PhotoStorage while its Job runs; each is one look at the Job, not a pass of applies."""
     kube = FakeKube()
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
     body = {
@@ -120,6 +121,7 @@ async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_s
     assert again == Again(RESYNC_NOT_READY, full=False)
     job_ref = ("batch/v1", "Job", "team", migration_name(parse(body)))
     kube.objects[job_ref]["status"] = {"failed": 1, "active": 1}  # its first pod failed
+    op.keep_child(("team", "photos"), kube.objects[job_ref])  # seen through the watch
     kube.calls.clear()
 
     await reconcile(op, ("team", "photos"), full=False)

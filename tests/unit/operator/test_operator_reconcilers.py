@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fake_kube import FakeKube
 
+from photostore.operator.builders.common import selector_labels
 from photostore.operator.metrics import OperatorMetrics
 from photostore.operator.reconcilers import backup, reporting
 from photostore.operator.spec import parse
 from photostore.operator.state import Operator
+from photostore.operator.status import selector_any_of
 
 KEY = ("team", "photos")
 
@@ -72,3 +75,59 @@ async def test_status_is_written_only_when_it_changed_with_events_for_flips(
     await reporting.write_status(op, KEY, obj, status)  # the same again: no write, no Event
     assert len([c for c in kube.calls if c[1] == "photostorages/status"]) == 1
     assert len([k for k in kube.objects if k[1] == "Event"]) == 1
+
+
+def finished_job(ps_body: dict[str, Any], name: str, component: str, when: str) -> dict[str, Any]:
+    labels = selector_labels(parse(ps_body), component)
+    done = {"type": "Complete", "status": "True", "lastTransitionTime": when}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": "team", "labels": labels},
+        "status": {"conditions": [done]},
+    }
+
+
+async def test_backup_and_verification_jobs_are_read_in_one_list(minimal_spec: Any) -> None:
+    op, kube = operator()
+    obj = body(minimal_spec)
+    obj["spec"]["backup"] = {"verification": {"enabled": True}}
+    kube.put(finished_job(obj, "b-1", "backup", "2026-01-01T00:00:00Z"))
+    kube.put(finished_job(obj, "v-1", "backup-verify", "2026-01-01T01:00:00Z"))
+    kube.put(finished_job(obj, "m-1", "migration", "2026-01-01T02:00:00Z"))
+    report = await backup.backups(op, obj, parse(obj), None)
+    assert report is not None
+    assert report.status["lastSuccessfulJob"] == "b-1"
+    assert report.status["lastVerifiedJob"] == "v-1"
+    assert [c for c in kube.calls if c[1] == "jobs"] == [("batch", "jobs", "list")]
+
+
+def test_a_set_based_selector_keeps_the_other_labels() -> None:
+    found = selector_any_of({"app": "p", "component": "backup"}, "component", ["backup", "verify"])
+    assert found == "app=p,component in (backup,verify)"
+
+
+async def test_backup_jobs_are_listed_again_only_when_what_makes_them_changed(
+    minimal_spec: Any,
+) -> None:
+    op, kube = operator()
+    obj = body(minimal_spec)
+    cronjob = {"kind": "CronJob", "metadata": {"name": "photos-backup", "resourceVersion": "1"}}
+    op.keep_child(KEY, cronjob)
+
+    def lists() -> int:
+        return kube.calls.count(("batch", "jobs", "list"))
+
+    await backup.backups(op, obj, parse(obj), None)
+    await backup.backups(op, obj, parse(obj), None)
+    assert lists() == 1
+    op.keep_child(KEY, {**cronjob, "metadata": {**cronjob["metadata"], "resourceVersion": "2"}})
+    await backup.backups(op, obj, parse(obj), None)  # it started or ended a Job
+    assert lists() == 2
+    obj["metadata"]["annotations"] = {"nudge": "1"}
+    await backup.backups(op, obj, parse(obj), None)
+    assert lists() == 3
+    held = op.backup_jobs[KEY]
+    op.backup_jobs[KEY] = replace(held, listed_at=held.listed_at - backup.JOBS_RELIST)
+    await backup.backups(op, obj, parse(obj), None)  # a Job made by hand shows up in time
+    assert lists() == 4

@@ -59,11 +59,11 @@ def child(namespace: str) -> dict[str, Any]:
                          "ownerReferences": [owner]}}  # fmt: skip
 
 
-def test_only_the_selected_photostorages_and_their_children_are_queued() -> None:
+async def test_only_the_selected_photostorages_and_their_children_are_queued() -> None:
     m = memo({"team": "a"})
     for namespace, team in (("ours", "a"), ("theirs", "b")):
         meta = photostorage(namespace, {"team": team})
-        photostorage_event(
+        await photostorage_event(
             event={"type": "ADDED", "object": {"metadata": meta}},
             name="photos",
             namespace=namespace,
@@ -71,16 +71,16 @@ def test_only_the_selected_photostorages_and_their_children_are_queued() -> None
             memo=m,
         )
     assert len(m.queue) == 1 and ("ours", "photos") in m.queue._pending
-    child_event(event={"type": "MODIFIED", "object": child("theirs")}, memo=m)
+    await child_event(event={"type": "MODIFIED", "object": child("theirs")}, memo=m)
     assert len(m.queue) == 1
 
     meta = photostorage("ours", {})  # its label removed: no longer ours
-    photostorage_event(event={"type": "MODIFIED", "object": {"metadata": meta}}, name="photos",
-                       namespace="ours", meta=meta, memo=m)  # fmt: skip
+    event = {"type": "MODIFIED", "object": {"metadata": meta}}
+    await photostorage_event(event=event, name="photos", namespace="ours", meta=meta, memo=m)
     assert ("ours", "photos") not in m.operator.managed
 
 
-def test_without_a_selector_every_photostorage_is_managed() -> None:
+async def test_without_a_selector_every_photostorage_is_managed() -> None:
     m = memo({})
-    child_event(event={"type": "MODIFIED", "object": child("theirs")}, memo=m)
+    await child_event(event={"type": "MODIFIED", "object": child("theirs")}, memo=m)
     assert ("theirs", "photos") in m.queue._pending
