@@ -106,7 +106,8 @@ def test_photos_table_has_the_columns_the_processor_writes(database_url: str) ->
     columns = dict(rows)
     assert {name: columns.get(name) for name in expected} == expected
     assert any("(user_id, created_at DESC, id DESC)" in i for i in indexes)
-    assert any("gin_trgm_ops" in i for i in indexes)
+    assert any("USING gist (user_id, filename gist_trgm_ops" in i for i in indexes)
+    assert any("USING gin (photo_search_keys(user_id, tags, metadata))" in i for i in indexes)
     assert any("USING gist (user_id, location)" in i for i in indexes)
     assert not any("USING gin (tags)" in i or "(filename gin_trgm_ops)" in i for i in indexes)
     assert any("UNIQUE" in i and "(user_id, sha256)" in i for i in indexes)
