@@ -34,6 +34,17 @@ def make_ps(**overrides: Any) -> PhotoStorage:
 MakePs = Callable[..., PhotoStorage]
 
 
+def photostorage_body() -> dict[str, Any]:
+    """The whole object of a new PhotoStorage (generation 1) as the apiserver holds it, with a
+    topic it does not manage, so that a pass needs no Kafka."""
+    return {
+        "apiVersion": "photos.example.com/v1alpha1",
+        "kind": "PhotoStorage",
+        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
+        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
+    }
+
+
 @pytest.fixture
 def ps() -> PhotoStorage:
     return make_ps()

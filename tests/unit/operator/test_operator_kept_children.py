@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from conftest import photostorage_body
 from fake_kube import FakeKube
 
 from photostore.operator.metrics import OperatorMetrics
@@ -17,17 +18,10 @@ API_REF = ("apps/v1", "Deployment", "team", "photos-api")
 WORKLOAD_READS = {("apps", "deployments", "get"), ("batch", "cronjobs", "get")}
 
 
-async def reconciled(minimal_spec: Any, kube: FakeKube | None = None) -> tuple[Operator, FakeKube]:
+async def reconciled(kube: FakeKube | None = None) -> tuple[Operator, FakeKube]:
     kube = kube or FakeKube()
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
-    kube.put(
-        {
-            "apiVersion": "photos.example.com/v1alpha1",
-            "kind": "PhotoStorage",
-            "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
-            "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
-        }
-    )
+    kube.put(photostorage_body())
     await reconcile(op, KEY)
     kube.calls.clear()
     return op, kube
@@ -42,8 +36,8 @@ def rolled_out(deployment: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
-async def test_a_status_pass_reads_workloads_as_the_watch_showed_them(minimal_spec: Any) -> None:
-    op, kube = await reconciled(minimal_spec)
+async def test_a_status_pass_reads_workloads_as_the_watch_showed_them() -> None:
+    op, kube = await reconciled()
     op.keep_child(KEY, rolled_out(kube.objects[API_REF]))  # the watch's news, not the fake's
     await reconcile(op, KEY, full=False)
     assert not WORKLOAD_READS & set(kube.calls)
@@ -51,8 +45,8 @@ async def test_a_status_pass_reads_workloads_as_the_watch_showed_them(minimal_sp
     assert api["availableReplicas"] == api["replicas"] >= 1
 
 
-async def test_a_deleted_workload_is_read_again(minimal_spec: Any) -> None:
-    op, kube = await reconciled(minimal_spec)
+async def test_a_deleted_workload_is_read_again() -> None:
+    op, kube = await reconciled()
     op.keep_child(KEY, kube.objects[API_REF], deleted=True)
     await reconcile(op, KEY, full=False)
     assert [c for c in kube.calls if c in WORKLOAD_READS] == [("apps", "deployments", "get")]
@@ -71,22 +65,20 @@ def test_only_the_kinds_status_is_read_from_are_kept() -> None:
     assert op.kept_child(KEY, "Deployment", "d") is None
 
 
-async def test_deployments_held_back_by_a_fresh_migration_are_not_read(
-    minimal_spec: Any,
-) -> None:
+async def test_deployments_held_back_by_a_fresh_migration_are_not_read() -> None:
     kube = FakeKube()
     kube.apply_status["Job"] = {"active": 1}
-    op, kube = await reconciled(minimal_spec, kube)
+    op, kube = await reconciled(kube)
     await reconcile(op, KEY, full=False)
     assert not any(k == "Deployment" for (_, k, _, _) in kube.objects)
     assert ("apps", "deployments", "get") not in kube.calls
 
 
-async def test_deployments_held_back_after_a_restart_are_read(minimal_spec: Any) -> None:
+async def test_deployments_held_back_after_a_restart_are_read() -> None:
     """The children were there before this process: so may be the last template's pods."""
     kube = FakeKube()
     kube.apply_status["Job"] = {"active": 1}
-    _, kube = await reconciled(minimal_spec, kube)
+    _, kube = await reconciled(kube)
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
     await reconcile(op, KEY)
     assert kube.calls.count(("apps", "deployments", "get")) >= 2  # both, for status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import photostorage_body
 from fake_kube import FakeKube
 
 from photostore.operator.builders.jobs import migration_name
@@ -65,15 +66,10 @@ def test_a_job_past_its_backoff_limit_names_the_jobs_reason() -> None:
     assert "BackoffLimitExceeded" in state.message
 
 
-async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec: Any) -> None:
+async def test_deployments_wait_for_the_migration_of_their_template() -> None:
     kube = FakeKube()
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
-    body = {
-        "apiVersion": "photos.example.com/v1alpha1",
-        "kind": "PhotoStorage",
-        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
-        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
-    }
+    body = photostorage_body()
     kube.put(body)
     kube.put({"apiVersion": "batch/v1", "kind": "Job",
               "metadata": {"name": migration_name(parse(body)), "namespace": "team"},
@@ -103,17 +99,12 @@ async def test_deployments_wait_for_the_migration_of_their_template(minimal_spec
     assert applied == {"deployments", "photostorages/status", "events"}
 
 
-async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing(minimal_spec: Any) -> None:
+async def test_a_nudge_while_the_job_runs_reads_it_and_applies_nothing() -> None:
     """Every status change of a child (the quota counted, the Job's pod started) nudges the
     PhotoStorage while its Job runs; each is one look at the Job, not a pass of applies."""
     kube = FakeKube()
     op = Operator(kube=kube, metrics=OperatorMetrics())  # type: ignore[arg-type]
-    body = {
-        "apiVersion": "photos.example.com/v1alpha1",
-        "kind": "PhotoStorage",
-        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
-        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
-    }
+    body = photostorage_body()
     kube.put(body)
     kube.apply_status["Job"] = {"active": 1}
     again = await reconcile(op, ("team", "photos"))

@@ -4,6 +4,7 @@ import copy
 from typing import Any
 
 import pytest
+from conftest import photostorage_body
 from fake_kube import FakeKube
 
 from photostore.operator.kube import ApplyResult, Obj
@@ -80,9 +81,7 @@ class EchoingKube(FakeKube):
 
 
 @pytest.mark.parametrize("watch_first", [False, True], ids=["answer-first", "watch-first"])
-async def test_our_own_applies_seen_during_the_pass_are_not_drift(
-    minimal_spec: Any, watch_first: bool
-) -> None:
+async def test_our_own_applies_seen_during_the_pass_are_not_drift(watch_first: bool) -> None:
     """A first pass creates a dozen children; each comes back through the watch while the
     pass still runs. Read as drift, every one would queue another full pass of applies."""
     operator = Operator(kube=None, metrics=OperatorMetrics())  # type: ignore[arg-type]
@@ -91,12 +90,7 @@ async def test_our_own_applies_seen_during_the_pass_are_not_drift(
     operator.events.kube = kube  # type: ignore[assignment]
     revisited: list[tuple[str, str]] = []
     operator.revisit = revisited.append
-    body = {
-        "apiVersion": "photos.example.com/v1alpha1",
-        "kind": "PhotoStorage",
-        "metadata": {"name": "photos", "namespace": "team", "uid": "u", "generation": 1},
-        "spec": minimal_spec(kafka={"brokers": ["k:9092"], "manageTopic": False}),
-    }
+    body = photostorage_body()
     kube.put(body)
     await reconcile(operator, KEY)
     assert any(kind == "Deployment" for (_, kind, _, _) in kube.objects)
