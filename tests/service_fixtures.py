@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,23 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@contextmanager
+def database_users(database_url: str, *users: uuid.UUID) -> Iterator[None]:
+    """Accounts (`<id>@example.com`) for rows a test writes itself; deleted, with their
+    photos, on exit."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for user in users:
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash) VALUES (%s, %s, 'x')",
+                (user, f"{user}@example.com"),
+            )
+    try:
+        yield
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM users WHERE id = ANY(%s)", (list(users),))
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from service_fixtures import database_users
 
 from photostore.api.photos_db import SUMMARY_COLUMNS
 from photostore.api.search_sql import Place, SearchCriteria, like_pattern, search_query
@@ -41,37 +42,31 @@ def _name(rng: random.Random) -> str:
 def names(database_url: str) -> Iterator[list[str]]:
     rng = random.Random(11)
     owned = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for user in (OWNER, NEIGHBOUR):
-            conn.execute(
-                "INSERT INTO users (id, email, password_hash) VALUES (%s, %s, 'x')",
-                (user, f"{user}@example.com"),
-            )
-        for n in range(800):
-            user = OWNER if n % 4 else NEIGHBOUR
-            name = _name(rng)
-            photo_id = uuid.uuid4()
-            conn.execute(
-                "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
-                " tags, processing_status, location, deleted_at)"
-                " VALUES (%s, %s, %s, %s, 1, 'image/jpeg', %s, %s, 'done',"
-                " ST_SetSRID(ST_MakePoint(%s, 0), 4326)::geography,"
-                " CASE WHEN %s THEN now() END)",
-                (
-                    photo_id,
-                    user,
-                    name,
-                    f"originals/{photo_id}",
-                    f"{n:064x}",
-                    ["even"] if n % 2 == 0 else [],
-                    rng.uniform(-1, 1),
-                    n % 17 == 0,
-                ),
-            )
-            owned.append(name)
-    yield owned
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM users WHERE id = ANY(%s)", ([OWNER, NEIGHBOUR],))
+    with database_users(database_url, OWNER, NEIGHBOUR):
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for n in range(800):
+                user = OWNER if n % 4 else NEIGHBOUR
+                name = _name(rng)
+                photo_id = uuid.uuid4()
+                conn.execute(
+                    "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+                    " tags, processing_status, location, deleted_at)"
+                    " VALUES (%s, %s, %s, %s, 1, 'image/jpeg', %s, %s, 'done',"
+                    " ST_SetSRID(ST_MakePoint(%s, 0), 4326)::geography,"
+                    " CASE WHEN %s THEN now() END)",
+                    (
+                        photo_id,
+                        user,
+                        name,
+                        f"originals/{photo_id}",
+                        f"{n:064x}",
+                        ["even"] if n % 2 == 0 else [],
+                        rng.uniform(-1, 1),
+                        n % 17 == 0,
+                    ),
+                )
+                owned.append(name)
+        yield owned
 
 
 def _plain(conn: psycopg.Connection[Any], criteria: SearchCriteria, limit: int) -> list[Any]:

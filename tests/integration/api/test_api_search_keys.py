@@ -18,6 +18,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
+from service_fixtures import database_users
 
 from photostore.api import search_sql
 from photostore.api.search_sql import SEARCH_KEYS, Place, SearchCriteria, search_query
@@ -51,28 +52,22 @@ def _part_of(rng: random.Random, metadata: dict[str, Any]) -> dict[str, Any]:
 def library(database_url: str) -> Iterator[list[tuple[UUID, list[str], dict[str, Any]]]]:
     rng = random.Random(20261130)
     photos = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for user in (OWNER, NEIGHBOUR):
-            conn.execute(
-                "INSERT INTO users (id, email, password_hash) VALUES (%s, %s, 'x')",
-                (user, f"{user}@example.com"),
-            )
-        for n in range(600):
-            user = OWNER if n % 3 else NEIGHBOUR
-            tags = rng.sample(TAGS, rng.randint(0, 3))
-            metadata = _metadata(rng, rng.randint(0, 4))
-            photo_id = uuid.uuid4()
-            conn.execute(
-                "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
-                " tags, metadata, processing_status)"
-                " VALUES (%s, %s, 'p.jpg', %s, 1, 'image/jpeg', %s, %s, %s, 'done')",
-                (photo_id, user, f"originals/{photo_id}", f"{n:064x}", tags, Jsonb(metadata)),
-            )
-            if user == OWNER:
-                photos.append((photo_id, tags, metadata))
-    yield photos
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM users WHERE id = ANY(%s)", ([OWNER, NEIGHBOUR],))
+    with database_users(database_url, OWNER, NEIGHBOUR):
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for n in range(600):
+                user = OWNER if n % 3 else NEIGHBOUR
+                tags = rng.sample(TAGS, rng.randint(0, 3))
+                metadata = _metadata(rng, rng.randint(0, 4))
+                photo_id = uuid.uuid4()
+                conn.execute(
+                    "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+                    " tags, metadata, processing_status)"
+                    " VALUES (%s, %s, 'p.jpg', %s, 1, 'image/jpeg', %s, %s, %s, 'done')",
+                    (photo_id, user, f"originals/{photo_id}", f"{n:064x}", tags, Jsonb(metadata)),
+                )
+                if user == OWNER:
+                    photos.append((photo_id, tags, metadata))
+        yield photos
 
 
 def _searches(library: list[tuple[UUID, list[str], dict[str, Any]]]) -> Iterator[SearchCriteria]:
