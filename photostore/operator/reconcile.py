@@ -107,14 +107,12 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
             live = await workloads.read_workloads(op, ps)
             errors = last_pass.errors
     # What status is made of, read at once: each is a round trip or two to the apiserver.
-    api, processor, bucket, backups = await asyncio.gather(
-        workloads.assess_workload(op, ps, live.get(("Deployment", child_name(ps, API))), API),
-        workloads.assess_workload(
-            op, ps, live.get(("Deployment", child_name(ps, PROCESSOR))), PROCESSOR
-        ),
+    health, bucket, backups = await asyncio.gather(
+        workloads.assess_workloads(op, ps, live),
         check_bucket(op, key, ps),
         backup.backups(op, body, ps, live.get(("CronJob", child_name(ps, BACKUP_COMPONENT)))),
     )
+    api, processor = health[API], health[PROCESSOR]
     if ps.spec.api.autoscaling.enabled:
         api = with_min_replicas(api, ps.spec.api.autoscaling.min_replicas)
     if ps.spec.processor.gpu.enabled and ps.spec.quota.enabled:

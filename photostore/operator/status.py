@@ -8,7 +8,7 @@ from typing import Any
 from photostore.operator import conditions
 from photostore.operator.backups import BackupReport
 from photostore.operator.builders.api import COMPONENT as API
-from photostore.operator.builders.common import selector_labels
+from photostore.operator.builders.common import COMPONENT_LABEL, selector_labels
 from photostore.operator.builders.processor import COMPONENT as PROCESSOR
 from photostore.operator.health import WorkloadHealth
 from photostore.operator.migration import MigrationState
@@ -43,6 +43,12 @@ def selector_any_of(labels: dict[str, str], key: str, values: list[str]) -> str:
     """`labels` with `key` set-based: one list that returns what len(values) lists would."""
     terms = [f"{k}={v}" for k, v in labels.items() if k != key]
     return ",".join([*terms, f"{key} in ({','.join(values)})"])
+
+
+def split_by_component(objs: list[Obj], *components: str) -> list[list[Obj]]:
+    """`objs` grouped by their component label, one list per component asked for."""
+    found = [obj["metadata"].get("labels", {}).get(COMPONENT_LABEL) for obj in objs]
+    return [[obj for obj, c in zip(objs, found, strict=True) if c == want] for want in components]
 
 
 def _workload(ps: PhotoStorage, health: WorkloadHealth, component: str) -> Obj:

@@ -19,7 +19,7 @@ from photostore.operator.builders.jobs import (
 from photostore.operator.kube import ApiError, Obj
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.state import KeptJobs, Operator, kept
-from photostore.operator.status import selector_any_of
+from photostore.operator.status import selector_any_of, split_by_component
 
 JOBS_RELIST = 60.0  # seconds; a Job made by hand is seen within this
 
@@ -83,9 +83,3 @@ def backup_jobs_selector(ps: PhotoStorage) -> str:
     """The backup and the verification Jobs of `ps`, in one list."""
     labels = selector_labels(ps, BACKUP_COMPONENT)
     return selector_any_of(labels, COMPONENT_LABEL, [BACKUP_COMPONENT, VERIFY_COMPONENT])
-
-
-def split_by_component(jobs: list[Obj], *components: str) -> list[list[Obj]]:
-    """`jobs` grouped by their component label, one list per component asked for."""
-    found = [job["metadata"].get("labels", {}).get(COMPONENT_LABEL) for job in jobs]
-    return [[job for job, c in zip(jobs, found, strict=True) if c == want] for want in components]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from photostore.operator import reasons, recorder
 from photostore.operator.builders import build_children, unwanted
 from photostore.operator.builders.api import COMPONENT as API
-from photostore.operator.builders.common import child_name, selector_labels
+from photostore.operator.builders.common import COMPONENT_LABEL, child_name, selector_labels
 from photostore.operator.builders.jobs import (
     BACKUP_COMPONENT,
     MIGRATION_COMPONENT,
@@ -30,7 +30,7 @@ from photostore.operator.kube import FIELD_MANAGER, ApiError, ApplyResult, Obj, 
 from photostore.operator.migration import MigrationState, migration_state
 from photostore.operator.spec import PhotoStorage
 from photostore.operator.state import Applied, Operator, fingerprint
-from photostore.operator.status import selector
+from photostore.operator.status import selector, selector_any_of, split_by_component
 from photostore.operator.workqueue import Key
 
 QUOTA_WAIT = 3.0
@@ -176,7 +176,9 @@ async def apply_children(
             elif child in drifted and (changes := differences(obj, drifted[child])):
                 repaired.append(f"{what}: {'; '.join(changes)}")
             if result.created:
-                if obj["kind"] == "Job":
+                # Older migration Jobs are looked for unless every child so far was new to
+                # a PhotoStorage never changed: one made just now has none.
+                if obj["kind"] == "Job" and (ps.generation > 1 or existing_count):
                     await prune_old_migrations(op, ps, obj["metadata"]["name"])
                 if (obj["kind"], obj["metadata"]["name"]) == ("Deployment", child_name(ps, API)):
                     live[("Deployment", child_name(ps, API))] = await start_at_min(
@@ -317,12 +319,24 @@ async def prune_old_migrations(op: Operator, ps: PhotoStorage, current: str) -> 
             await op.kube.delete("batch/v1", "Job", ps.namespace, job["metadata"]["name"])
 
 
-async def assess_workload(
-    op: Operator, ps: PhotoStorage, deployment: Obj | None, component: str
-) -> WorkloadHealth:
-    """Health of a Deployment; its pods are listed only when the rollout is not done."""
-    health = assess_deployment(deployment)
-    if deployment is None or health.complete or health.problem_reason:
+async def assess_workloads(
+    op: Operator, ps: PhotoStorage, live: dict[tuple[str, str], Obj]
+) -> dict[str, WorkloadHealth]:
+    """Health of the API and processor Deployments. Pods are read only for a rollout that is
+    not done, and then in one list for both: a first rollout has both under way at once."""
+    deployments = {c: live.get(("Deployment", child_name(ps, c))) for c in (API, PROCESSOR)}
+    health = {c: assess_deployment(d) for c, d in deployments.items()}
+    pending = [
+        c
+        for c, h in health.items()
+        if deployments[c] is not None and not h.complete and not h.problem_reason
+    ]
+    if not pending:
         return health
-    pods = await op.kube.list("v1", "Pod", ps.namespace, selector(selector_labels(ps, component)))
-    return assess_deployment(deployment, pods)
+    labels = selector_labels(ps, pending[0])
+    pods = await op.kube.list(
+        "v1", "Pod", ps.namespace, selector_any_of(labels, COMPONENT_LABEL, pending)
+    )
+    for component, found in zip(pending, split_by_component(pods, *pending), strict=True):
+        health[component] = assess_deployment(deployments[component], found)
+    return health

@@ -13,6 +13,7 @@ from fake_kube import FakeKube
 
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.builders.jobs import MIGRATION_COMPONENT
+from photostore.operator.builders.quota import quota_name
 from photostore.operator.children import ALL, PHOTOSTORAGE, STATUS_VERBS
 from photostore.operator.finalizers import TOPICS_FINALIZER
 from photostore.operator.metrics import OperatorMetrics
@@ -68,6 +69,10 @@ async def test_reconcile_uses_exactly_the_registered_verbs(minimal_spec: Any) ->
                "metadata": {"name": "photos-migrate-old", "namespace": KEY[0],
                             "labels": selector_labels(parse(ps), MIGRATION_COMPONENT)}}  # fmt: skip
     kube.put(old_job)
+    # A child from before (a PhotoStorage made now has no older migration Job to look for).
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota",
+             "metadata": {"name": quota_name(parse(ps)), "namespace": KEY[0]}}  # fmt: skip
+    kube.put(quota)
     # A finalizer left from when kafka.deletionPolicy was Delete: the first pass removes it.
     ps["metadata"]["finalizers"] = [TOPICS_FINALIZER]
     ps["metadata"]["resourceVersion"] = "0"

@@ -9,7 +9,7 @@ from fake_kube import FakeKube
 
 from photostore.operator.builders.common import selector_labels
 from photostore.operator.metrics import OperatorMetrics
-from photostore.operator.reconcilers import backup, reporting
+from photostore.operator.reconcilers import backup, reporting, workloads
 from photostore.operator.spec import parse
 from photostore.operator.state import Operator
 from photostore.operator.status import selector_any_of
@@ -131,3 +131,37 @@ async def test_backup_jobs_are_listed_again_only_when_what_makes_them_changed(
     op.backup_jobs[KEY] = replace(held, listed_at=held.listed_at - backup.JOBS_RELIST)
     await backup.backups(op, obj, parse(obj), None)  # a Job made by hand shows up in time
     assert lists() == 4
+
+
+def rolling_deployment(component: str) -> dict[str, Any]:
+    name = f"photos-{component}"
+    meta = {"name": name, "namespace": "team", "generation": 1}
+    status = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1}
+    return {"kind": "Deployment", "metadata": meta, "spec": {"replicas": 1}, "status": status}
+
+
+def pod(ps_body: dict[str, Any], component: str, waiting: str | None) -> dict[str, Any]:
+    labels = selector_labels(parse(ps_body), component)
+    meta = {"name": f"photos-{component}-x", "namespace": "team", "labels": labels}
+    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
+    status = {"containerStatuses": [{"name": component, "state": state}]}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": status}
+
+
+async def test_both_rollouts_read_their_pods_in_one_list(minimal_spec: Any) -> None:
+    op, kube = operator()
+    ps_body = body(minimal_spec)
+    ps = parse(ps_body)
+    kube.put(pod(ps_body, "api", None))
+    kube.put(pod(ps_body, "processor", "CrashLoopBackOff"))
+    live = {("Deployment", f"photos-{c}"): rolling_deployment(c) for c in ("api", "processor")}
+    health = await workloads.assess_workloads(op, ps, live)
+    assert kube.calls.count(("", "pods", "list")) == 1
+    assert health["processor"].problem_reason == "CrashLoopBackOff"
+    assert health["api"].problem_reason is None and not health["api"].complete
+    # A finished rollout reads no pods at all.
+    for deployment in live.values():
+        deployment["status"] |= {"readyReplicas": 1, "availableReplicas": 1}
+    health = await workloads.assess_workloads(op, ps, live)
+    assert kube.calls.count(("", "pods", "list")) == 1
+    assert health["api"].complete and health["processor"].complete
