@@ -83,6 +83,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         # given, and only then start watching.
         settings.scanning.disabled = True
     memo.operator = operator
+    operator.events.start()
     memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
     memo.queue.start()
     operator.notify = lambda key: memo.queue.add(key, full=False)
@@ -95,6 +96,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     await memo.queue.stop()
+    await memo.operator.events.stop()
     await memo.operator.kube.close()
     if memo.metrics_server is not None:
         server, thread = memo.metrics_server

@@ -4,10 +4,17 @@ Repeats are aggregated as the kubelet does: the same Event (object, type, reason
 posted again within AGGREGATION_WINDOW of its last time raises the first one's count and
 lastTimestamp instead of adding another object, so a broken PhotoStorage shows one
 `ApplyFailed` with a count, not one per retry.
+
+Once started, the Recorder posts in the background, as client-go's event broadcaster does:
+a reconcile hands its Events over and goes on, rather than holding its worker for one more
+round trip per Event (a new PhotoStorage gets about five). The queue is bounded; when the
+apiserver cannot keep up, further Events are dropped and logged, never waited for.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -23,6 +30,8 @@ NORMAL = "Normal"
 WARNING = "Warning"
 AGGREGATION_WINDOW = 600.0  # seconds, as the kubelet's event correlator
 REMEMBERED = 4096  # distinct Events kept for aggregation; the oldest are forgotten first
+QUEUED = 1000  # Events waiting to be posted, at most (client-go's broadcaster keeps 1000)
+DRAIN_SECONDS = 5.0  # on stop, how long the Events still queued may take to go out
 
 EventKey = tuple[str, str, str, str]  # involved uid, type, reason, message
 
@@ -65,14 +74,51 @@ class _Posted:
 
 @dataclass
 class Recorder:
-    """Posts Events; one per operator process, kept in its state."""
+    """Posts Events; one per operator process, kept in its state. Until `start`, and after
+    `stop`, `record` posts before it returns."""
 
     kube: KubeClient
     _posted: OrderedDict[EventKey, _Posted] = field(default_factory=OrderedDict)
+    _queue: asyncio.Queue[tuple[Obj, str, str, str]] | None = None
+    _poster: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue(maxsize=QUEUED)
+        self._poster = asyncio.create_task(self._post_queued(self._queue))
+
+    async def stop(self) -> None:
+        """Post what is queued (for up to DRAIN_SECONDS), then post inline again."""
+        queue, poster, self._queue, self._poster = self._queue, self._poster, None, None
+        if queue is None or poster is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
+        poster.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poster
 
     async def record(self, involved: Obj, type_: str, reason: str, message: str) -> None:
         """Post an Event or count a repeat; a failure is logged, never raised (it must not
         stop a reconcile)."""
+        if self._queue is None:
+            await self._post(involved, type_, reason, message)
+            return
+        try:
+            self._queue.put_nowait((involved, type_, reason, message))
+        except asyncio.QueueFull:
+            logger.warning("event %s dropped: %d events wait to be posted", reason, QUEUED)
+
+    async def _post_queued(self, queue: asyncio.Queue[tuple[Obj, str, str, str]]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                await self._post(*event)
+            except Exception:  # the poster must outlive any one Event
+                logger.exception("could not post event %s", event[2])
+            finally:
+                queue.task_done()
+
+    async def _post(self, involved: Obj, type_: str, reason: str, message: str) -> None:
         key = (involved["metadata"]["uid"], type_, reason, message[:1024])
         now = now_rfc3339()
         try:
@@ -82,7 +128,7 @@ class Recorder:
                 self._posted.move_to_end(key)
                 return
             event = await self.kube.create(build_event(involved, type_, reason, message, now))
-        except (ApiError, OSError) as error:
+        except (ApiError, OSError, TimeoutError) as error:
             logger.warning("could not post event %s: %s", reason, error)
             return
         self._posted[key] = _Posted(event["metadata"]["name"], 1, time.monotonic())

@@ -149,3 +149,19 @@ class Cluster:
             return None
 
         return wait_for(f"{kind}={status} ({reason}) on {namespace}/{name}", check, timeout)
+
+    def wait_event(
+        self, namespace: str, reason: str, text: str = "", type_: str = "", timeout: float = 10
+    ) -> dict[str, Any]:
+        """The first Event with `reason` (and `text` in its message, of `type_`) in `namespace`.
+        The operator posts Events in the background, just after the pass that made them."""
+
+        def check() -> dict[str, Any] | None:
+            for event in self.list("events", namespace):
+                if (event["reason"], type_ or event["type"]) == (reason, event["type"]) and (
+                    text in event["message"]
+                ):
+                    return event
+            return None
+
+        return wait_for(f"a {reason} Event in {namespace}", check, timeout)

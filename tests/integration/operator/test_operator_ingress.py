@@ -85,6 +85,5 @@ def test_ingress_is_made_repaired_and_deleted_with_spec_ingress(
     # spec.ingress removed: the Ingress goes, and the controller's addresses with it.
     cluster.apply(photostorage(NAME, small_spec()), namespace)
     wait_for("the Ingress deleted", lambda: _ingress(cluster, namespace) is None, timeout=30)
-    events = cluster.list("events", namespace, "")
-    assert any(e["reason"] == "Deleted" and "Ingress photos-api" in e["message"] for e in events)
+    cluster.wait_event(namespace, "Deleted", "Ingress photos-api")
     wait_for("no proxy trusted", lambda: _trusted_proxies(cluster, namespace) == "", timeout=30)

@@ -96,9 +96,9 @@ def test_apply_creates_every_child_and_becomes_ready(
         assert "accelerator" not in node["metadata"]["labels"]
         assert node["metadata"]["annotations"].get("kwok.x-k8s.io/node") == "fake"
 
-    events = cluster.list("events", namespace, "")
-    reasons = {e["reason"] for e in events if e["involvedObject"]["kind"] == "PhotoStorage"}
-    assert {"Created", "Ready"} <= reasons
+    for reason in ("Created", "Ready"):
+        event = cluster.wait_event(namespace, reason)
+        assert event["involvedObject"]["kind"] == "PhotoStorage"
 
 
 def test_deleted_or_edited_children_are_restored(
@@ -218,12 +218,8 @@ def test_gpu_quota_smaller_than_the_processors_need_is_degraded(
     assert "nvidia.com/gpu" in degraded["message"]
     ready = cluster.condition(NAME, namespace, "Ready")
     assert ready is not None and ready["status"] == "False"
-    warnings = [
-        e
-        for e in cluster.list("events", namespace, "")
-        if e["involvedObject"]["kind"] == "PhotoStorage" and e["type"] == "Warning"
-    ]
-    assert any(e["reason"] == "GPUQuotaExceeded" for e in warnings)
+    warning = cluster.wait_event(namespace, "GPUQuotaExceeded", type_="Warning")
+    assert warning["involvedObject"]["kind"] == "PhotoStorage"
 
 
 def test_crash_looping_processors_are_degraded(
@@ -397,10 +393,7 @@ def test_switched_off_children_are_deleted(
         )
 
     wait_for("HPA and CronJob deleted", gone, timeout=30)
-    events = cluster.list("events", namespace, "")
-    assert any(
-        e["reason"] == "Deleted" and "HorizontalPodAutoscaler" in e["message"] for e in events
-    )
+    cluster.wait_event(namespace, "Deleted", "HorizontalPodAutoscaler")
     wait_for(  # once its migration Job is done, the API Deployment holds the spec's replicas
         "the API Deployment with 2 replicas",
         lambda: (

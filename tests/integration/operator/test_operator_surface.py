@@ -92,7 +92,6 @@ def test_scale_while_autoscaling_is_parked_and_said(
     cluster.run("scale", "photostorage", NAME, "-n", namespace, "--replicas=7")
     said = cluster.wait_condition(NAME, namespace, "ReplicasIgnored", reason="AutoscalingEnabled")
     assert "spec.api.replicas=7" in said["message"] and "2..3" in said["message"]
-    events = cluster.list("events", namespace)
-    assert any(e["reason"] == "AutoscalingEnabled" and e["type"] == "Warning" for e in events)
+    cluster.wait_event(namespace, "AutoscalingEnabled", type_="Warning")
     deployment = cluster.get("deployment", "photos-api", namespace)
     assert deployment is not None and deployment["spec"]["replicas"] in (2, 3)
