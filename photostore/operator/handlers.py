@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import random
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
 from photostore.operator.children import WATCHED_CHILDREN
-from photostore.operator.kube import KubeClient
+from photostore.operator.kube import KubeClient, Obj
 from photostore.operator.login import load_login
 from photostore.operator.metrics import OperatorMetrics, serve
 from photostore.operator.reconcile import reconcile
@@ -117,6 +117,7 @@ async def photostorage_event(
         operator.forget(key)
         return
     operator.managed.add(key)
+    operator.photostorages[key] = cast(Obj, event["object"])
     if meta.get("resourceVersion") != operator.status_versions.get(key):
         # our own status write needs no second look
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))

@@ -227,10 +227,21 @@ class KubeClient:
         return live
 
     async def patch_status(
-        self, api_version: str, kind: str, namespace: str, name: str, status: Obj
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: Obj,
+        resource_version: str | None = None,
     ) -> Obj:
-        """Merge-patch the status subresource (lists such as conditions are replaced whole)."""
-        return await self.patch(api_version, kind, namespace, name, {"status": status}, "status")
+        """Merge-patch the status subresource (lists such as conditions are replaced whole).
+        With `resource_version`, the apiserver refuses it (409) if the object has changed
+        since that version."""
+        body: Obj = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+        return await self.patch(api_version, kind, namespace, name, body, "status")
 
     async def create(self, obj: Obj) -> Obj:
         meta = obj["metadata"]

@@ -16,7 +16,7 @@ class OperatorMetrics:
     def __post_init__(self) -> None:
         self.reconciles = Counter(
             "photostore_operator_reconciles_total",
-            "Reconciles of PhotoStorages, by result (ok, error).",
+            "Reconciles of PhotoStorages, by result (ok, error, conflict: made again at once).",
             ["result"],
             registry=self.registry,
         )

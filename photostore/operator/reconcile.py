@@ -25,6 +25,7 @@ from photostore.operator.health import (
     with_gpu_quota,
     with_min_replicas,
 )
+from photostore.operator.kube import ApiError, Obj
 from photostore.operator.namespace_owner import refused
 from photostore.operator.reconcilers import backup, kafka, reporting, workloads
 from photostore.operator.reconcilers.namespace import namespace_manager
@@ -46,6 +47,15 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again 
     started = time.monotonic()
     try:
         again = await _reconcile(op, key, full)
+    except ApiError as error:
+        if error.status != 409:
+            op.metrics.reconciles.labels(result="error").inc()
+            op.metrics.errors.labels(error=type(error).__name__).inc()
+            raise
+        # A write made from a PhotoStorage someone changed meanwhile: read it, and again.
+        op.photostorages.pop(key, None)
+        op.metrics.reconciles.labels(result="conflict").inc()
+        return Again(0.0, full)
     except Exception as error:
         op.metrics.reconciles.labels(result="error").inc()
         op.metrics.errors.labels(error=type(error).__name__).inc()
@@ -56,9 +66,18 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again 
     return again
 
 
+async def photostorage(op: Operator, key: Key) -> Obj | None:
+    """The PhotoStorage as its watch last showed it, or read when the watch has not shown it
+    since the operator last wrote it."""
+    kept = op.photostorages.get(key)
+    if kept is not None:
+        return kept
+    return await op.kube.get(PHOTOSTORAGE.api_version, KIND, *key)
+
+
 async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None:
     namespace, name = key
-    body = await op.kube.get(PHOTOSTORAGE.api_version, KIND, namespace, name)
+    body = await photostorage(op, key)
     if body is None:
         op.forget(key)
         return None
@@ -72,6 +91,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
         return None
     patch = finalizer_patch(body, wants_topic_finalizer(ps))
     if patch is not None:
+        op.photostorages.pop(key, None)
         body = await op.kube.patch(PHOTOSTORAGE.api_version, KIND, namespace, name, patch)
     manager = await namespace_manager(op, key)
     if manager not in (None, name):

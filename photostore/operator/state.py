@@ -110,6 +110,11 @@ class Operator:
     metrics: OperatorMetrics
     events: Recorder = field(init=False)
     status_versions: dict[Key, str] = field(default_factory=dict)
+    # Each PhotoStorage as its watch last showed it: a pass reads it from here rather than
+    # from the apiserver. Dropped when the operator writes one, until the watch shows it
+    # again; the operator's writes carry the resourceVersion they were made from, so one
+    # made from a body the watch had not yet replaced is refused (409) and made again.
+    photostorages: dict[Key, Obj] = field(default_factory=dict)
     pruned_generation: dict[Key, int] = field(default_factory=dict)
     applied: dict[Key, Applied] = field(default_factory=dict)
     lag_readings: dict[Key, tuple[float, LagReading | None]] = field(default_factory=dict)
@@ -152,6 +157,7 @@ class Operator:
         self.scale_history.pop(key, None)
         self.scale_decisions.pop(key, None)
         self.status_versions.pop(key, None)
+        self.photostorages.pop(key, None)
         self.pruned_generation.pop(key, None)
         self.applied.pop(key, None)
         self.applying.pop(key, None)

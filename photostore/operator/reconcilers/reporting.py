@@ -17,7 +17,15 @@ async def write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
     previous = body.get("status") or {}
     if all(previous.get(k) == v for k, v in status.items()):
         return
-    live = await op.kube.patch_status(PHOTOSTORAGE.api_version, KIND, key[0], key[1], status)
+    op.photostorages.pop(key, None)
+    live = await op.kube.patch_status(
+        PHOTOSTORAGE.api_version,
+        KIND,
+        key[0],
+        key[1],
+        status,
+        resource_version=body["metadata"].get("resourceVersion"),
+    )
     op.status_versions[key] = live["metadata"]["resourceVersion"]
     for condition in conditions.flipped(previous.get("conditions") or [], status["conditions"]):
         if condition["type"] == conditions.DEGRADED and condition["status"] == "True":

@@ -106,9 +106,18 @@ class FakeKube:
         return self.objects.pop((api_version, kind, namespace or "", name), None) is not None
 
     async def patch_status(
-        self, api_version: str, kind: str, namespace: str, name: str, status: Obj
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: Obj,
+        resource_version: str | None = None,
     ) -> Obj:
-        return await self.patch(api_version, kind, namespace, name, {"status": status}, "status")
+        body: Obj = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+        return await self.patch(api_version, kind, namespace, name, body, "status")
 
     async def create(self, obj: Obj) -> Obj:
         self._record(obj["apiVersion"], obj["kind"], "create")
@@ -123,6 +132,9 @@ class FakeKube:
     ) -> Obj:
         self._record(api_version, kind, "patch", f"/{sub}" if sub else "")
         obj = self.objects[(api_version, kind, namespace, name)]
+        precondition = body.get("metadata", {}).get("resourceVersion")
+        if precondition is not None and precondition != obj["metadata"]["resourceVersion"]:
+            raise ApiError(409, "the object has been modified")
         _merge(obj, copy.deepcopy(body))
         return copy.deepcopy(self._stamp(obj))
 
