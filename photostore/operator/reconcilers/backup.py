@@ -13,6 +13,7 @@ from photostore.operator.builders.common import COMPONENT_LABEL, digest, selecto
 from photostore.operator.builders.jobs import (
     BACKUP_COMPONENT,
     BACKUP_NOW_ANNOTATION,
+    MIGRATION_COMPONENT,
     VERIFY_COMPONENT,
     build_backup_now_job,
 )
@@ -68,12 +69,15 @@ async def backup_jobs(op: Operator, body: Obj, ps: PhotoStorage) -> list[Obj]:
 
 def jobs_signature(body: Obj, children: Mapping[tuple[str, str], Obj | None]) -> str:
     """What changes when a backup Job may have started or ended: the CronJobs' status (their
-    active Jobs, last schedule and success), the PhotoStorage's Jobs (backup-now), its
-    annotations (a backup-now request, or an SRE's nudge) and its generation."""
+    active Jobs, last schedule and success), the PhotoStorage's Jobs (backup-now; not its
+    schema migrations), its annotations (a backup-now request, or an SRE's nudge) and its
+    generation."""
     versions = sorted(
-        (kind, name, (obj or {}).get("metadata", {}).get("resourceVersion", ""))
+        (kind, name, meta.get("resourceVersion", ""))
         for (kind, name), obj in children.items()
         if kind in ("CronJob", "Job")
+        and (meta := (obj or {}).get("metadata", {})).get("labels", {}).get(COMPONENT_LABEL)
+        != MIGRATION_COMPONENT
     )
     meta = body["metadata"]
     return digest([versions, meta.get("annotations") or {}, meta.get("generation", 0)])

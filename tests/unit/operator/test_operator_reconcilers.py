@@ -124,6 +124,12 @@ async def test_backup_jobs_are_listed_again_only_when_what_makes_them_changed(
     op.keep_child(KEY, {**cronjob, "metadata": {**cronjob["metadata"], "resourceVersion": "2"}})
     await backup.backups(op, obj, parse(obj), None)  # it started or ended a Job
     assert lists() == 2
+    migration = {"kind": "Job", "metadata": {"name": "photos-migrate-1", "resourceVersion": "1",
+                 "labels": {"app.kubernetes.io/component": "migration"}}}  # fmt: skip
+    op.keep_child(KEY, migration)
+    op.keep_child(KEY, {**migration, "metadata": {**migration["metadata"], "resourceVersion": "2"}})
+    await backup.backups(op, obj, parse(obj), None)  # a schema migration makes no backup
+    assert lists() == 2
     obj["metadata"]["annotations"] = {"nudge": "1"}
     await backup.backups(op, obj, parse(obj), None)
     assert lists() == 3
