@@ -27,7 +27,7 @@ from photostore.operator.reconcile import reconcile
 from photostore.operator.selection import parse_selector, selects
 from photostore.operator.settings import OperatorSettings
 from photostore.operator.spec import GROUP, PLURAL, VERSION
-from photostore.operator.state import Operator
+from photostore.operator.state import Operator, kept
 from photostore.operator.workqueue import WorkQueue
 
 PEERING_NAME = "photostore-operator"
@@ -117,7 +117,7 @@ async def photostorage_event(
         operator.forget(key)
         return
     operator.managed.add(key)
-    operator.photostorages[key] = cast(Obj, event["object"])
+    operator.photostorages[key] = kept(cast(Obj, event["object"]))
     if meta.get("resourceVersion") != operator.status_versions.get(key):
         # our own status write needs no second look
         memo.queue.add(key, full=operator.spec_changed(key, meta.get("generation", 0)))

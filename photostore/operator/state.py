@@ -39,7 +39,8 @@ KEPT_KINDS = frozenset({"Deployment", "CronJob", "Job"})
 
 
 def kept(obj: Mapping[str, Any]) -> Obj:
-    """A child as it is kept: without its managedFields, which are large and not read."""
+    """An object as the operator keeps it: without its managedFields, which are large (most
+    of a PhotoStorage's bytes once a few managers wrote it) and not read."""
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     return {**obj, "metadata": meta}
 

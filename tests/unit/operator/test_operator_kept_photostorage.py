@@ -50,7 +50,9 @@ def operator() -> tuple[Operator, FakeKube]:
 
 async def test_a_pass_reads_the_photostorage_the_watch_showed() -> None:
     op, kube = operator()
+    kube.objects[PS_REF]["metadata"]["managedFields"] = [{"manager": "kubectl"}]
     await watched(op, kube.objects[PS_REF])
+    assert "managedFields" not in op.photostorages[KEY]["metadata"]  # kept small
     await reconcile(op, KEY)
     assert PS_GET not in kube.calls and STATUS_PATCH in kube.calls
     # The status write drops the copy until the watch shows the PhotoStorage again.
