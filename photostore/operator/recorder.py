@@ -7,7 +7,7 @@ lastTimestamp instead of adding another object, so a broken PhotoStorage shows o
 
 Once started, the Recorder posts in the background, as client-go's event broadcaster does:
 a reconcile hands its Events over and goes on, rather than holding its worker for one more
-round trip per Event (a new PhotoStorage gets about five). The queue is bounded; when the
+round trip per Event (a new PhotoStorage gets about five). The queues are bounded; when the
 apiserver cannot keep up, further Events are dropped and logged, never waited for.
 """
 
@@ -30,7 +30,8 @@ NORMAL = "Normal"
 WARNING = "Warning"
 AGGREGATION_WINDOW = 600.0  # seconds, as the kubelet's event correlator
 REMEMBERED = 4096  # distinct Events kept for aggregation; the oldest are forgotten first
-QUEUED = 1000  # Events waiting to be posted, at most (client-go's broadcaster keeps 1000)
+POSTERS = 8  # Events posted at once
+QUEUED = 1000  # Events waiting to be posted per poster, at most
 DRAIN_SECONDS = 5.0  # on stop, how long the Events still queued may take to go out
 
 EventKey = tuple[str, str, str, str]  # involved uid, type, reason, message
@@ -72,43 +73,61 @@ class _Posted:
     at: float
 
 
+Queued = tuple[Obj, str, str, str]  # involved object (its reference), type, reason, message
+
+
+def reference(involved: Obj) -> Obj:
+    """What an Event needs of the object it is about: a queued Event keeps only this."""
+    meta = involved["metadata"]
+    return {
+        "apiVersion": involved["apiVersion"],
+        "kind": involved["kind"],
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid")},
+    }
+
+
 @dataclass
 class Recorder:
     """Posts Events; one per operator process, kept in its state. Until `start`, and after
-    `stop`, `record` posts before it returns."""
+    `stop`, `record` posts before it returns.
+
+    Started, it posts through POSTERS queues at once, each object's Events always through
+    the same one: in order, and counted up without two posts of one Event racing."""
 
     kube: KubeClient
     _posted: OrderedDict[EventKey, _Posted] = field(default_factory=OrderedDict)
-    _queue: asyncio.Queue[tuple[Obj, str, str, str]] | None = None
-    _poster: asyncio.Task[None] | None = None
+    _queues: list[asyncio.Queue[Queued]] = field(default_factory=list)
+    _posters: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
-        self._queue = asyncio.Queue(maxsize=QUEUED)
-        self._poster = asyncio.create_task(self._post_queued(self._queue))
+        self._queues = [asyncio.Queue(maxsize=QUEUED) for _ in range(POSTERS)]
+        self._posters = [asyncio.create_task(self._post_queued(q)) for q in self._queues]
 
     async def stop(self) -> None:
         """Post what is queued (for up to DRAIN_SECONDS), then post inline again."""
-        queue, poster, self._queue, self._poster = self._queue, self._poster, None, None
-        if queue is None or poster is None:
+        queues, posters, self._queues, self._posters = self._queues, self._posters, [], []
+        if not queues:
             return
+        drained = asyncio.gather(*(q.join() for q in queues))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(queue.join(), DRAIN_SECONDS)
-        poster.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poster
+            await asyncio.wait_for(drained, DRAIN_SECONDS)
+        for poster in posters:
+            poster.cancel()
+        await asyncio.gather(*posters, return_exceptions=True)
 
     async def record(self, involved: Obj, type_: str, reason: str, message: str) -> None:
         """Post an Event or count a repeat; a failure is logged, never raised (it must not
         stop a reconcile)."""
-        if self._queue is None:
+        if not self._queues:
             await self._post(involved, type_, reason, message)
             return
+        queue = self._queues[hash(involved["metadata"]["uid"]) % len(self._queues)]
         try:
-            self._queue.put_nowait((involved, type_, reason, message))
+            queue.put_nowait((reference(involved), type_, reason, message))
         except asyncio.QueueFull:
             logger.warning("event %s dropped: %d events wait to be posted", reason, QUEUED)
 
-    async def _post_queued(self, queue: asyncio.Queue[tuple[Obj, str, str, str]]) -> None:
+    async def _post_queued(self, queue: asyncio.Queue[Queued]) -> None:
         while True:
             event = await queue.get()
             try:

@@ -87,3 +87,26 @@ async def test_a_failing_post_does_not_stop_the_poster() -> None:
     await events_.record(body, recorder.NORMAL, "Ready", "kept")
     await events_.stop()
     assert [e["reason"] for e in events(kube)] == ["Ready"]
+
+
+async def test_events_of_different_objects_are_posted_at_once() -> None:
+    kube = SlowKube()
+    waiting: list[str] = []
+
+    async def create(obj: Obj) -> Obj:
+        waiting.append(obj["involvedObject"]["uid"])
+        return await SlowKube.create(kube, obj)
+
+    kube.create = create  # type: ignore[method-assign]
+    events_ = Recorder(kube)  # type: ignore[arg-type]
+    events_.start()
+    bodies = [photostorage_body() for _ in range(16)]
+    for n, body in enumerate(bodies):
+        body["metadata"]["uid"] = f"u-{n}"
+        await events_.record(body, recorder.NORMAL, "Created", "made")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(waiting) > 1  # several posts wait for the apiserver together
+    kube.answer.set()
+    await events_.stop()
+    assert len(events(kube)) == 16
