@@ -3,8 +3,9 @@
 put back within a second instead of at the next resync.
 
 While kopf's peering pauses this process (another replica is active), no events reach these
-handlers; only retries and resyncs of keys queued before the pause can still run, and
-server-side apply under the one field manager makes such a pass harmless.
+handlers; only retries and resyncs of keys queued before the pause can still run. Such a
+pass reads its PhotoStorage from the apiserver, not as the paused watch last showed it, and
+server-side apply under the one field manager makes it harmless.
 
 The event handlers are coroutines: kopf runs a plain function in a thread of its executor,
 and these touch the work queue and the operator's state, which belong to the event loop
@@ -84,7 +85,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         settings.scanning.disabled = True
     memo.operator = operator
     operator.events.start()
-    memo.queue = WorkQueue(partial(reconcile, operator), workers=ours.workers)
+    memo.queue = WorkQueue(
+        partial(reconcile, operator), workers=ours.workers, on_timer=operator.unkeep_photostorage
+    )
     memo.queue.start()
     operator.notify = lambda key: memo.queue.add(key, full=False)
     operator.revisit = lambda key: memo.queue.add(key, full=True)

@@ -53,7 +53,7 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again 
             op.metrics.errors.labels(error=type(error).__name__).inc()
             raise
         # A write made from a PhotoStorage someone changed meanwhile: read it, and again.
-        op.photostorages.pop(key, None)
+        op.unkeep_photostorage(key)
         op.metrics.reconciles.labels(result="conflict").inc()
         return Again(0.0, full)
     except Exception as error:
@@ -91,7 +91,7 @@ async def _reconcile(op: Operator, key: Key, full: bool) -> float | Again | None
         return None
     patch = finalizer_patch(body, wants_topic_finalizer(ps))
     if patch is not None:
-        op.photostorages.pop(key, None)
+        op.unkeep_photostorage(key)
         body = await op.kube.patch(PHOTOSTORAGE.api_version, KIND, namespace, name, patch)
     manager = await namespace_manager(op, key)
     if manager not in (None, name):

@@ -113,8 +113,10 @@ class Operator:
     status_versions: dict[Key, str] = field(default_factory=dict)
     # Each PhotoStorage as its watch last showed it: a pass reads it from here rather than
     # from the apiserver. Dropped when the operator writes one, until the watch shows it
-    # again; the operator's writes carry the resourceVersion they were made from, so one
-    # made from a body the watch had not yet replaced is refused (409) and made again.
+    # again, and before a pass its timer queued (a retry, a look again): such a pass may run
+    # while kopf's peering has paused the watches, and must not apply a spec it kept from
+    # before. The operator's status writes carry the resourceVersion they were made from,
+    # so one made from a body the watch had not yet replaced is refused (409) and made again.
     photostorages: dict[Key, Obj] = field(default_factory=dict)
     pruned_generation: dict[Key, int] = field(default_factory=dict)
     applied: dict[Key, Applied] = field(default_factory=dict)
@@ -147,6 +149,11 @@ class Operator:
 
     def __post_init__(self) -> None:
         self.events = Recorder(self.kube)
+
+    def unkeep_photostorage(self, key: Key) -> None:
+        """The next pass over `key` reads it from the apiserver (unless the watch shows it
+        first)."""
+        self.photostorages.pop(key, None)
 
     def forget(self, key: Key) -> None:
         self.managed.discard(key)

@@ -31,13 +31,16 @@ class WorkQueue:
         work: Callable[[Key, bool], Awaitable[float | Again | None]],
         workers: int = 8,
         base_backoff: float = 0.5,
+        on_timer: Callable[[Key], None] | None = None,
     ) -> None:
         """`work(key, full)` returns when to look at the key again (None: not unless told;
         seconds: a full pass then; `Again`: say which).
 
         `full` asks for a complete pass (apply every child); otherwise a status refresh
-        is enough. A key queued both ways gets the full pass."""
+        is enough. A key queued both ways gets the full pass. `on_timer(key)` is called when
+        a key is queued by its timer (a retry or a look again) rather than by an event."""
         self._work = work
+        self._on_timer = on_timer
         self._workers = workers
         self._base_backoff = base_backoff
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
@@ -92,6 +95,8 @@ class WorkQueue:
 
     def _fire(self, key: Key, full: bool) -> None:
         self._timers.pop(key, None)
+        if self._on_timer is not None:
+            self._on_timer(key)
         self.add(key, full)
 
     async def _run(self) -> None:

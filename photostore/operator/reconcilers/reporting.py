@@ -17,7 +17,7 @@ async def write_status(op: Operator, key: Key, body: Obj, status: Obj) -> None:
     previous = body.get("status") or {}
     if all(previous.get(k) == v for k, v in status.items()):
         return
-    op.photostorages.pop(key, None)
+    op.unkeep_photostorage(key)
     live = await op.kube.patch_status(
         PHOTOSTORAGE.api_version,
         KIND,

@@ -155,3 +155,20 @@ async def test_a_short_look_again_can_be_a_status_refresh() -> None:
     await passes.until(2)
     await queue.stop()
     assert passes.seen == [True, False]
+
+
+async def test_a_pass_its_timer_queued_is_announced_first() -> None:
+    """So that the operator reads such a PhotoStorage afresh: the watches may be paused."""
+    calls = Passes()
+    announced: list[Key] = []
+
+    async def work(key: Key, full: bool) -> float | None:
+        await calls.record((key, list(announced)))
+        return 0.01 if len(calls.seen) == 1 else None
+
+    queue = WorkQueue(work, workers=1, on_timer=announced.append)
+    queue.start()
+    queue.add(KEY)  # an event: not announced
+    await calls.until(2)
+    await queue.stop()
+    assert calls.seen == [(KEY, []), (KEY, [KEY])]
