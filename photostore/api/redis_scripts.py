@@ -8,7 +8,7 @@ script (credentials.py), so that was about a seventh of a list request's CPU.
 
 `LeanScript` sends EVALSHA, packed here (`pack_evalsha`), on a redis-py `Connection` (the
 client's own connection class and settings: password, TLS, hiredis parser, connect timeout,
-health check) kept in a small idle list of its own, under one `asyncio.timeout` for the
+health check) kept in an idle list of its own, under one `asyncio.timeout` for the
 whole round trip, and reads the raw reply (about 35 µs of CPU a call):
   - NOSCRIPT (a restarted or flushed server): the script is sent with EVAL once, on the
     same connection, which also caches it for the next EVALSHA;
@@ -37,10 +37,6 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from photostore.api.redis_client import RedisClient
-
-# Idle connections kept at most; more are closed when returned. The API's concurrency per
-# process rarely needs more at once, and each is a socket and a Redis client slot.
-MAX_IDLE = 32
 
 
 class ScriptCall(Protocol):
@@ -76,7 +72,9 @@ class LeanScript:
             # Dropped below; redis-py's path reconnects and retries, as for any other call.
             return await self._fallback(keys=keys, args=args)
         finally:
-            if clean and len(self._idle) < MAX_IDLE:
+            # As in redis-py's pool, every connection once needed is kept: a cap would
+            # connect anew on each call past it, just when the process is busiest.
+            if clean:
                 self._idle.append(conn)
             else:
                 await conn.disconnect(nowait=True)
