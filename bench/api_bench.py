@@ -17,7 +17,7 @@ database, bucket, topic and Redis prefix, and prints `RESULT name value unit` li
       GET /v1/photos (one page of 50) at N concurrent clients, against the same page read
       straight through a psycopg pool at the same concurrency; goal: ratio >= 0.7 and
       list_api_p99 <= 2 x list_sql_p99. The baseline pays what the API pays for the page
-      and no more: the API's own `photos_db.list_page` (its query, row factory and loaders)
+      and no more: the API's own `photos_db.list_page` (its query and row factory)
       on a pool made as the API makes its pools, in autocommit (one round trip per page;
       without it, psycopg would wrap each page in BEGIN ... COMMIT, three round trips, a
       baseline the API would beat for nothing)

@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
                 await asyncio.to_thread(services.producer.flush, 5.0)
+                await services.credentials.aclose()
                 await services.redis.aclose()
                 await services.reads.close()
                 await services.pool.close()

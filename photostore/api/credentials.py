@@ -28,6 +28,7 @@ from uuid import UUID
 
 from photostore.api.redis_client import RedisClient
 from photostore.api.redis_keys import RedisKeys
+from photostore.api.redis_scripts import LeanScript, script_caller
 
 # A valid credential is remembered this long (a safety net: invalidation is by epoch).
 AUTH_CACHE_SECONDS = 60
@@ -38,6 +39,8 @@ EPOCH_TTL_SECONDS = 3600
 WRITE_POSITION_TTL_SECONDS = 600
 # Credentials remembered in one process at most (the least recently checked go first).
 LOCAL_ENTRIES = 10_000
+# How long the per-request check waits for Redis before it is retried (redis_scripts.py).
+CHECK_TIMEOUT_SECONDS = 3.0
 
 # KEYS: epoch, rate, write position (one user). ARGV: epoch, window.
 # -> false (epoch not current) | {count, ttl, write position}
@@ -105,13 +108,19 @@ class _Remembered:
 
 class CredentialCache:
     def __init__(
-        self, redis: RedisClient, keys: RedisKeys, *, local_entries: int = LOCAL_ENTRIES
+        self,
+        redis: RedisClient,
+        keys: RedisKeys,
+        *,
+        local_entries: int = LOCAL_ENTRIES,
+        timeout: float = CHECK_TIMEOUT_SECONDS,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self._local: OrderedDict[bytes, _Remembered] = OrderedDict()
         self._local_entries = local_entries
-        self._check = redis.register_script(_CHECK)
+        # The one script of every request: without redis-py's per-call machinery.
+        self._check = script_caller(redis, _CHECK, timeout=timeout)
         self._remember = redis.register_script(_REMEMBER)
         self._raise_epoch = redis.register_script(_RAISE_EPOCH)
         self._record_write = redis.register_script(_RECORD_WRITE)
@@ -177,6 +186,11 @@ class CredentialCache:
             keys=[self.keys.user(str(user_id), "wal")],
             args=[position, WRITE_POSITION_TTL_SECONDS],
         )
+
+    async def aclose(self) -> None:
+        """Close the check's own connections (a single Redis server; redis_scripts.py)."""
+        if isinstance(self._check, LeanScript):
+            await self._check.aclose()
 
     async def _from_redis(self, digest: bytes) -> _Remembered | None:
         raw = await self.redis.get(self.keys.credential(digest))

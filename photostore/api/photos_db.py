@@ -80,7 +80,10 @@ def list_query(
 ) -> tuple[bytes, list[Any]]:
     """One page, newest first: by created_at for live photos, by deleted_at for the trash.
 
-    Rows are (item JSON, sort timestamp, id).
+    Rows are (item JSON, sort timestamp, id), all three as text: the connection's text loader
+    reads them with no per-cursor loaders, and only the one row a cursor is made from is
+    parsed (`list_page`). The outer ORDER BY names `page.` columns, so it sorts by the
+    timestamp, not by its text.
     """
     sort = "deleted_at" if trash else "created_at"
     clauses = ["user_id = %s", "deleted_at IS NOT NULL" if trash else "deleted_at IS NULL"]
@@ -94,9 +97,10 @@ def list_query(
     params.append(limit)
     # JSON is built in the outer query, so only for the rows of the page whatever the plan.
     query = (
-        f"SELECT {SUMMARY_JSON}, {sort}, id FROM ("  # noqa: S608
+        f"SELECT {SUMMARY_JSON}, page.{sort}::text, page.id::text FROM ("  # noqa: S608
         f" SELECT {SUMMARY_COLUMNS} FROM photos WHERE {' AND '.join(clauses)}"
-        f" ORDER BY {sort} DESC, id DESC LIMIT %s) AS page ORDER BY {sort} DESC, id DESC"
+        f" ORDER BY {sort} DESC, id DESC LIMIT %s) AS page"
+        f" ORDER BY page.{sort} DESC, page.id DESC"
     )
     return query.encode(), params
 
@@ -109,10 +113,7 @@ class ListPage:
     next_after: tuple[datetime, UUID] | None
 
 
-# The sort key and id of a listed row, read as PostgreSQL's text (psycopg's C text loader):
-# only the one row a cursor is made from is parsed, not every row of the page.
 _TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
-_AS_TEXT = psycopg.adapters.get_loader(psycopg.adapters.types["text"].oid, Format.TEXT)
 
 
 async def list_page(
@@ -127,9 +128,6 @@ async def list_page(
     """Up to `limit` items, and where the next page starts when there are more."""
     query, params = list_query(user_id, trash=trash, filters=filters, after=after, limit=limit + 1)
     async with conn.cursor(row_factory=tuple_row) as cur:
-        assert _AS_TEXT is not None
-        cur.adapters.register_loader("timestamptz", _AS_TEXT)
-        cur.adapters.register_loader("uuid", _AS_TEXT)
         await cur.execute(query, params)
         rows: list[tuple[str, str, str]] = await cur.fetchall()
     if len(rows) <= limit:

@@ -109,5 +109,5 @@ def create_services(
         ),
         registry=registry,
         http_metrics=http_metrics,
-        credentials=CredentialCache(redis, keys),
+        credentials=CredentialCache(redis, keys, timeout=timeout),
     )

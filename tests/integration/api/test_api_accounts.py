@@ -196,4 +196,6 @@ async def test_a_lookup_that_read_the_epoch_before_a_change_is_not_cached(
         assert hit is not None
         assert hit.user_id == user
     finally:
+        await cache.aclose()
+        await other_process.aclose()
         await redis.aclose()

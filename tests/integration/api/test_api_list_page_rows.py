@@ -73,3 +73,30 @@ async def test_a_page_parses_the_sort_key_of_its_last_row_only(
     assert rest.next_after is None
     listed = [httpx.Response(200, content=item).json()["id"] for item in page.items + rest.items]
     assert listed == [str(row["id"]) for row in expected]
+
+
+async def test_a_page_is_ordered_by_time_not_by_the_text_it_reads(
+    client: httpx.AsyncClient, register: Any, database_url: str
+) -> None:
+    # As text, "2026-..." sorts after "10000-...": a page sorted by the text it reads
+    # would list the year-10000 photo last.
+    headers = await register(client)
+    user_id = (await client.get("/v1/auth/me", headers=headers)).json()["id"]
+    _seed(database_url, user_id, 2)
+    with psycopg.connect(database_url) as conn:
+        far = conn.execute(
+            "UPDATE photos SET created_at = '10000-01-01 00:00:00+00' WHERE id = ("
+            " SELECT id FROM photos WHERE user_id = %s ORDER BY created_at LIMIT 1) RETURNING id",
+            (user_id,),
+        ).fetchone()
+    assert far is not None
+    async with await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    ) as conn:
+        await register_tolerant_timestamps(conn)
+        page = await photos_db.list_page(
+            conn, UUID(user_id), trash=False, filters=photos_db.ListFilters(), after=None, limit=5
+        )
+    listed = [httpx.Response(200, content=item).json()["id"] for item in page.items]
+    assert len(listed) == 2
+    assert listed[0] == str(far[0])
