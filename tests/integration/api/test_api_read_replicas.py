@@ -90,7 +90,7 @@ async def served_by(
     }
     response = await request()
     changed = [key for key, count in before.items() if reads(services, *key) > count]
-    assert len(changed) == 1, changed
+    assert len(changed) == 1, (changed, response.status_code, response.text[:300])
     target, reason = changed[0]
     return f"{target}:{reason}", response
 
