@@ -58,6 +58,15 @@ def path(api_version: str, kind: str, namespace: str | None, name: str | None = 
     return f"{prefix}{scope}/{PLURALS[kind]}{suffix}"
 
 
+def status_patch(status: Obj, resource_version: str | None = None) -> Obj:
+    """The merge patch that sets `status`. With `resource_version`, the apiserver refuses it
+    (409) if the object has changed since that version."""
+    body: Obj = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
+    return body
+
+
 def applied_by(obj: Obj, manager: str, *fields: str) -> bool:
     """Does `manager`'s server-side apply own the field at `fields` (e.g. "spec", "replicas")?"""
     for entry in obj.get("metadata", {}).get("managedFields") or []:
@@ -235,12 +244,8 @@ class KubeClient:
         status: Obj,
         resource_version: str | None = None,
     ) -> Obj:
-        """Merge-patch the status subresource (lists such as conditions are replaced whole).
-        With `resource_version`, the apiserver refuses it (409) if the object has changed
-        since that version."""
-        body: Obj = {"status": status}
-        if resource_version is not None:
-            body["metadata"] = {"resourceVersion": resource_version}
+        """Merge-patch the status subresource (lists such as conditions are replaced whole)."""
+        body = status_patch(status, resource_version)
         return await self.patch(api_version, kind, namespace, name, body, "status")
 
     async def create(self, obj: Obj) -> Obj:

@@ -47,16 +47,12 @@ async def reconcile(op: Operator, key: Key, full: bool = True) -> float | Again 
     started = time.monotonic()
     try:
         again = await _reconcile(op, key, full)
-    except ApiError as error:
-        if error.status != 409:
-            op.metrics.reconciles.labels(result="error").inc()
-            op.metrics.errors.labels(error=type(error).__name__).inc()
-            raise
-        # A write made from a PhotoStorage someone changed meanwhile: read it, and again.
-        op.unkeep_photostorage(key)
-        op.metrics.reconciles.labels(result="conflict").inc()
-        return Again(0.0, full)
     except Exception as error:
+        if isinstance(error, ApiError) and error.status == 409:
+            # A write made from a PhotoStorage someone changed meanwhile: read it, and again.
+            op.unkeep_photostorage(key)
+            op.metrics.reconciles.labels(result="conflict").inc()
+            return Again(0.0, full)
         op.metrics.reconciles.labels(result="error").inc()
         op.metrics.errors.labels(error=type(error).__name__).inc()
         raise

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from photostore.operator.children import PLURALS
-from photostore.operator.kube import ApiError, ApplyResult, Obj
+from photostore.operator.kube import ApiError, ApplyResult, Obj, status_patch
 
 Ref = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 
@@ -114,9 +114,7 @@ class FakeKube:
         status: Obj,
         resource_version: str | None = None,
     ) -> Obj:
-        body: Obj = {"status": status}
-        if resource_version is not None:
-            body["metadata"] = {"resourceVersion": resource_version}
+        body = status_patch(status, resource_version)
         return await self.patch(api_version, kind, namespace, name, body, "status")
 
     async def create(self, obj: Obj) -> Obj:
