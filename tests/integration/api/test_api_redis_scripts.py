@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -30,58 +31,55 @@ async def single(settings: Settings) -> AsyncIterator[aioredis.Redis[bytes]]:
     await client.aclose()
 
 
-async def test_a_script_flushed_from_the_server_is_sent_again(
+@pytest.fixture
+async def echo(
     single: aioredis.Redis[bytes], settings: Settings
+) -> AsyncIterator[tuple[LeanScript, str]]:
+    """ECHO as a LeanScript on the single server, and a key of this test's for it."""
+    key = f"{settings.redis_prefix}{{t:{uuid.uuid4().hex[:8]}}}:n"
+    script = LeanScript(single, ECHO, timeout=3)
+    yield script, key
+    await script.aclose()
+    await single.delete(key)
+
+
+async def test_a_script_flushed_from_the_server_is_sent_again(
+    single: aioredis.Redis[bytes], echo: tuple[LeanScript, str]
 ) -> None:
-    key = f"{settings.redis_prefix}{{t:flush}}:n"
-    echo = LeanScript(single, ECHO, timeout=3)
-    try:
-        assert await echo(keys=[key], args=["one"]) == b"one"
-        await single.script_flush()
-        assert await echo(keys=[key], args=["two"]) == b"two"
-        assert await echo(keys=[key], args=["three"]) == b"three"
-        assert await single.get(key) == b"3"
-    finally:
-        await echo.aclose()
-        await single.delete(key)
+    script, key = echo
+    assert await script(keys=[key], args=["one"]) == b"one"
+    await single.script_flush()
+    assert await script(keys=[key], args=["two"]) == b"two"
+    assert await script(keys=[key], args=["three"]) == b"three"
+    assert await single.get(key) == b"3"
 
 
 async def test_a_connection_closed_by_the_server_is_replaced_and_the_call_answers(
-    single: aioredis.Redis[bytes], settings: Settings
+    single: aioredis.Redis[bytes], echo: tuple[LeanScript, str]
 ) -> None:
-    key = f"{settings.redis_prefix}{{t:kill}}:n"
-    echo = LeanScript(single, ECHO, timeout=3)
-    try:
-        assert await echo(keys=[key], args=["before"]) == b"before"
-        (idle,) = echo._idle
-        await idle.send_command("CLIENT", "ID")
-        client_id = await idle.read_response()
-        assert await single.execute_command("CLIENT", "KILL", "ID", client_id) == 1
-        assert await echo(keys=[key], args=["after"]) == b"after"
-        assert await echo(keys=[key], args=["again"]) == b"again"
-    finally:
-        await echo.aclose()
-        await single.delete(key)
+    script, key = echo
+    assert await script(keys=[key], args=["before"]) == b"before"
+    (idle,) = script._idle
+    await idle.send_command("CLIENT", "ID")
+    client_id = await idle.read_response()
+    assert await single.execute_command("CLIENT", "KILL", "ID", client_id) == 1
+    assert await script(keys=[key], args=["after"]) == b"after"
+    assert await script(keys=[key], args=["again"]) == b"again"
 
 
 async def test_a_cancelled_call_leaves_no_reply_for_the_next_one(
-    single: aioredis.Redis[bytes], settings: Settings
+    echo: tuple[LeanScript, str],
 ) -> None:
-    key = f"{settings.redis_prefix}{{t:cancel}}:n"
-    echo = LeanScript(single, ECHO, timeout=3)
-    try:
-        assert await echo(keys=[key], args=["warm"]) == b"warm"
-        for attempt in range(20):
-            first = asyncio.create_task(echo(keys=[key], args=[f"cancelled-{attempt}"]))
-            for _ in range(attempt % 4 + 1):
-                await asyncio.sleep(0)
-            first.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await first
-            assert await echo(keys=[key], args=[f"next-{attempt}"]) == f"next-{attempt}".encode()
-    finally:
-        await echo.aclose()
-        await single.delete(key)
+    script, key = echo
+    assert await script(keys=[key], args=["warm"]) == b"warm"
+    for attempt in range(20):
+        first = asyncio.create_task(script(keys=[key], args=[f"cancelled-{attempt}"]))
+        for _ in range(attempt % 4 + 1):
+            await asyncio.sleep(0)
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        assert await script(keys=[key], args=[f"next-{attempt}"]) == f"next-{attempt}".encode()
 
 
 async def test_a_server_that_does_not_answer_ends_in_redis_timeout_error() -> None:
