@@ -8,19 +8,30 @@ built by redis_keys.py, whose hash tags keep each command and script on one slot
 A cluster whose master stops answers on that master's slots only once a replica took over
 (the cluster's node timeout plus an election); meanwhile the client retries with backoff for
 about `dependency_timeout_seconds`, then the request gets 503 like any Redis outage.
+
+During that failover redis-py's cluster client can also fail with an error of its own making:
+one call tears down a node's connections and topology (to reinitialize them) while another
+call is using them, which surfaces as AttributeError or TypeError from inside redis-py (for
+example `'NoneType' object has no attribute 'writelines'`, redis-py issues 3546 and 3835).
+`FailoverSafeCluster` makes such a call once more, and if it fails again raises it as the
+ConnectionError it is, so the request gets the 503 of a Redis outage, not a 500.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol, cast
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from photostore.api.config import Settings
+
+log = logging.getLogger(__name__)
 
 # Failover retries: 0.05, 0.1, 0.2, 0.4, 0.8, then 1 s apart.
 _BACKOFF_BASE_S = 0.05
@@ -35,6 +46,30 @@ class RedisClient(Protocol):
     async def set(self, name: str, value: str, *, ex: int | None = None) -> Any: ...
     async def delete(self, *names: str) -> int: ...
     async def aclose(self) -> None: ...
+
+
+class FailoverSafeCluster(RedisCluster):  # type: ignore[type-arg]
+    """redis-py's cluster client, whose own races during a failover end as ConnectionError."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except redis.exceptions.RedisError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "Redis Cluster client failed inside redis-py (%s: %s); trying once more",
+                type(exc).__name__,
+                exc,
+            )
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except redis.exceptions.RedisError:
+            raise
+        except Exception as exc:
+            raise redis.exceptions.ConnectionError(
+                f"the Redis Cluster client failed inside redis-py twice: {type(exc).__name__}"
+            ) from exc
 
 
 def cluster_retries(timeout_s: float) -> int:
@@ -69,7 +104,7 @@ def create_redis(settings: Settings) -> RedisClient:
             url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
         )
         return cast(RedisClient, single)
-    cluster: RedisCluster[bytes] = RedisCluster(
+    cluster = FailoverSafeCluster(
         startup_nodes=[parse_node(node) for node in settings.redis_cluster_nodes],
         socket_timeout=timeout,
         socket_connect_timeout=timeout,

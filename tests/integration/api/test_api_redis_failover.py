@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -20,11 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.exceptions
+from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.connection import parse_url
 from service_fixtures import sync_redis
 
 from photostore.api.app import create_app
 from photostore.api.config import Settings
+from photostore.api.redis_client import create_redis
 from photostore.api.redis_keys import RedisKeys
 from photostore.local_env import env_file
 
@@ -79,7 +83,7 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_a_master_killed_mid_run_costs_no_500_and_its_replica_takes_over(
-    settings: Settings, register
+    settings: Settings, register, caplog: pytest.LogCaptureFixture
 ) -> None:
     password = str(parse_url(settings.redis_url.get_secret_value()).get("password", ""))
     ports = [int(node.rpartition(":")[2]) for node in settings.redis_cluster_nodes]
@@ -136,10 +140,43 @@ async def test_a_master_killed_mid_run_costs_no_500_and_its_replica_takes_over(
         f"RESULT requests={len(outcomes)} failed={len(failed)} "
         f"failover_s={healed_at - killed_at:.1f} codes={sorted({s for s in statuses})}"
     )
-    assert 500 not in statuses
+    unhandled = {r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR}
+    assert 500 not in statuses, unhandled
     assert all((status, code) == (503, "dependency_unavailable") for _, status, code in failed)
     # Failures only for requests sent while the failover ran (one sent just before the cluster
     # healed may still wait out its dependency timeout); later ones are all served.
     settled = healed_at + settings.dependency_timeout_seconds
     assert all(killed_at - 1.0 <= at <= settled for at, _, _ in failed), (killed_at, settled)
     assert [status for at, status, _ in outcomes if at > settled] != []
+
+
+async def test_a_call_redis_py_fails_on_its_own_is_made_again_then_is_a_lost_connection(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The failure a failover's reinitialization leaves in a call racing it (redis_client.py)."""
+    client: Any = create_redis(settings)
+    key = RedisKeys(settings.redis_prefix).user("probe", "rl")
+    real = ClusterNode.execute_command
+    failures = 0
+
+    async def torn_down(node: ClusterNode, *args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise AttributeError("'NoneType' object has no attribute 'writelines'")
+        return await real(node, *args, **kwargs)
+
+    try:
+        await client.set(key, "1", ex=60)
+        monkeypatch.setattr(ClusterNode, "execute_command", torn_down)
+        failures = 1
+        assert await client.get(key) == b"1"
+        assert "failed inside redis-py (AttributeError" in caplog.text
+        failures = 2
+        with pytest.raises(redis.exceptions.ConnectionError) as raised:
+            await client.get(key)
+        assert isinstance(raised.value.__cause__, AttributeError)
+    finally:
+        monkeypatch.undo()
+        await client.delete(key)
+        await client.aclose()
