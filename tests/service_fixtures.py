@@ -59,6 +59,24 @@ def database_users(database_url: str, *users: uuid.UUID) -> Iterator[None]:
             conn.execute("DELETE FROM users WHERE id = ANY(%s)", (list(users),))
 
 
+def seed_photos(database_url: str, user_id: str, rows: int, *, mixed: bool = False) -> None:
+    """`rows` photos of `user_id`, photo n made n seconds ago. `mixed` tags them t0 or t1
+    by parity and puts every third one in the trash."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
+            " tags, created_at, deleted_at)"
+            " SELECT gen_random_uuid(), %(user)s::uuid, 'p' || n || '.jpg',"
+            " 'k/' || %(user)s::uuid || '/' || n, n, 'image/jpeg',"
+            " encode(sha256(n::text::bytea), 'hex'),"
+            " CASE WHEN %(mixed)s THEN ARRAY['t' || (n %% 2)] ELSE '{}' END,"
+            " now() - make_interval(secs => n),"
+            " CASE WHEN %(mixed)s AND n %% 3 = 0 THEN now() - make_interval(secs => n) END"
+            " FROM generate_series(1, %(rows)s) AS n",
+            {"user": user_id, "rows": rows, "mixed": mixed},
+        )
+
+
 @contextmanager
 def fresh_bucket(s3: Any, name: str, region: str) -> Iterator[str]:
     """A new bucket; emptied and removed on exit."""

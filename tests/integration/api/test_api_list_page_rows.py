@@ -8,6 +8,7 @@ from uuid import UUID
 import httpx
 import psycopg
 from psycopg.rows import dict_row
+from service_fixtures import seed_photos
 
 from photostore.api import photos_db
 from photostore.api.row_values import register_tolerant_timestamps
@@ -15,24 +16,12 @@ from photostore.api.row_values import register_tolerant_timestamps
 TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
 
 
-def _seed(database_url: str, user_id: str, rows: int) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
-            " created_at) SELECT gen_random_uuid(), %s, 'p' || n || '.jpg',"
-            " 'k/' || %s || '/' || n, n, 'image/jpeg', encode(sha256(n::text::bytea), 'hex'),"
-            " now() - make_interval(secs => n)"
-            " FROM generate_series(1, %s) AS n",
-            (user_id, user_id, rows),
-        )
-
-
 async def test_a_page_parses_the_sort_key_of_its_last_row_only(
     client: httpx.AsyncClient, register: Any, database_url: str
 ) -> None:
     headers = await register(client)
     user_id = (await client.get("/v1/auth/me", headers=headers)).json()["id"]
-    _seed(database_url, user_id, 7)
+    seed_photos(database_url, user_id, 7)
     async with await psycopg.AsyncConnection.connect(
         database_url, row_factory=dict_row, autocommit=True
     ) as conn:
@@ -82,7 +71,7 @@ async def test_a_page_is_ordered_by_time_not_by_the_text_it_reads(
     # would list the year-10000 photo last.
     headers = await register(client)
     user_id = (await client.get("/v1/auth/me", headers=headers)).json()["id"]
-    _seed(database_url, user_id, 2)
+    seed_photos(database_url, user_id, 2)
     with psycopg.connect(database_url) as conn:
         far = conn.execute(
             "UPDATE photos SET created_at = '10000-01-01 00:00:00+00' WHERE id = ("

@@ -5,20 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import psycopg
-
-
-def _seed(database_url: str, user_id: str, rows: int) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO photos (id, user_id, filename, s3_key, size, content_type, sha256,"
-            " tags, created_at, deleted_at) SELECT gen_random_uuid(), %s, 'p' || n || '.jpg',"
-            " 'k/' || %s || '/' || n, n, 'image/jpeg', encode(sha256(n::text::bytea), 'hex'),"
-            " ARRAY['t' || (n %% 2)], now() - make_interval(secs => n),"
-            " CASE WHEN n %% 3 = 0 THEN now() - make_interval(secs => n) END"
-            " FROM generate_series(1, %s) AS n",
-            (user_id, user_id, rows),
-        )
+from service_fixtures import seed_photos
 
 
 async def _both(
@@ -44,7 +31,7 @@ async def test_plain_list_requests_answer_as_the_fastapi_route(
 ) -> None:
     headers = await register(client)
     user_id = (await client.get("/v1/auth/me", headers=headers)).json()["id"]
-    _seed(database_url, user_id, 12)
+    seed_photos(database_url, user_id, 12, mixed=True)
     for path in ("/v1/photos", "/v1/trash"):
         first = _same(*await _both(client, path, "limit=3", "limit=03", headers))
         assert len(first["items"]) == 3
